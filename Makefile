@@ -1,0 +1,52 @@
+# The two commands: `make run` (the whole stack on embedded defaults) and
+# `make test` (install everything, lint, type-check, run every test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Tests use the real Redis and both databases; a Redis db of their own keeps
+# them away from a running `make run`.
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/14
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_ENV := REDIS_URL=$(TEST_REDIS_URL) CACHE_KEY_PREFIX=ibkr-test DJANGO_SECRET_KEY=test-only-secret-key-that-is-long-enough-0123456789
+
+.PHONY: install install-dev run test lint typecheck pytest pytest-sqlite pytest-postgres clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+run: $(VENV)/.runtime
+	$(BIN)/python -m scripts.run
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+pytest-sqlite: $(VENV)/.dev
+	mkdir -p var
+	$(TEST_ENV) DATABASE_URL=sqlite:///var/db.sqlite3 SQLITE_TEST_PATH=var/test.sqlite3 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+pytest-postgres: $(VENV)/.dev
+	# The simulator suite has no database; it runs once, in the SQLite pass.
+	$(TEST_ENV) DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest --ignore=tests/ibsim $(PYTEST_ARGS)
+
+pytest: pytest-sqlite pytest-postgres
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,187 @@
+"""Settings for the IBKR REST service.
+
+Every value comes from the environment through one ``environ.Env()``; the
+defaults are the safe ones (paper trading on the simulator's port, loopback,
+DEBUG off). ``.env.example`` lists every variable with its meaning.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is optional; real deployments set the environment directly.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+# --- Django core -----------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# The fallback key is only good for the local demo and tests; production
+# settings checks (issue: security) refuse it outside loopback.
+INSECURE_DEV_SECRET_KEY = "insecure-dev-key-only-for-the-local-demo-and-tests-0123456789abcdef"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=INSECURE_DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "trading",
+    "journal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ibkr_project.urls"
+WSGI_APPLICATION = "ibkr_project.wsgi.application"
+# The guide's paths have no trailing slash (/account, /order/limit).
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, worker, scheduler) write the same file: wait for
+    # the lock instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = env.int(
+        "SQLITE_TIMEOUT_SECONDS", default=20
+    )
+    # Tests share the test database with real worker processes, so it must be a
+    # file, not the in-memory default.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env("SQLITE_TEST_PATH", default=str(BASE_DIR / "var" / "test.sqlite3"))
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache and the gateway state mirror -----------------------------
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# The gateway worker mirrors account, positions and orders into this cache so
+# reads never wait behind an order. Redis normally; `make run` switches to a
+# file cache when no Redis server can be had.
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://", 1)
+    ),
+}
+CACHES["default"].setdefault("KEY_PREFIX", env("CACHE_KEY_PREFIX", default="ibkr"))
+
+# --- Celery ----------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+# JSON only: task arguments are primitives (ids, symbols, prices), never pickles.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Orders and gateway calls go to one queue that only the gateway worker consumes.
+CELERY_TASK_DEFAULT_QUEUE = env("GATEWAY_QUEUE", default="gateway")
+GATEWAY_QUEUE = CELERY_TASK_DEFAULT_QUEUE
+# A gateway call never legitimately runs for minutes; kill it well before the
+# broker's visibility timeout would redeliver it.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+# Acknowledge after the task ran so a worker killed mid-order redelivers it;
+# the order service reconciles with the gateway before placing again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per thread: a slow order must not hold back prefetched ones.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Results are read once by the waiting web request; do not keep them for a day.
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=3600)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Interactive Brokers gateway -------------------------------------------
+# Defaults point at the simulator (ibsim, port 4012): paper trading, loopback.
+IB_HOST = env("IB_HOST", default="127.0.0.1")
+IB_PORT = env.int("IB_PORT", default=4012)
+# One fixed clientId for the single worker that holds the connection. 0 is IB's
+# master client: it sees (and may cancel) every client's orders.
+IB_CLIENT_ID = env.int("IB_CLIENT_ID", default=0)
+# Empty means "the first account the gateway manages".
+IB_ACCOUNT = env("IB_ACCOUNT", default="")
+IB_CONNECT_TIMEOUT = env.float("IB_CONNECT_TIMEOUT", default=10.0)
+# How long a single gateway request (contract lookup, executions...) may take.
+IB_REQUEST_TIMEOUT = env.float("IB_REQUEST_TIMEOUT", default=10.0)
+# How long POST /order/* waits for IB's acknowledgement (permId) before 504.
+ORDER_ACK_TIMEOUT = env.float("ORDER_ACK_TIMEOUT", default=15.0)
+# Reads answer 503 when the worker's heartbeat is older than this.
+GATEWAY_STALE_AFTER = env.float("GATEWAY_STALE_AFTER", default=5.0)
+IB_RECONNECT_MAX_DELAY = env.float("IB_RECONNECT_MAX_DELAY", default=10.0)
+
+# --- REST framework and OpenAPI --------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "trading.exceptions.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IBKR Trading API",
+    "DESCRIPTION": (
+        "A REST API in front of Interactive Brokers' IB Gateway / TWS: account, "
+        "positions, pending orders, executions, and limit, market, stop and "
+        "bracket orders. One worker keeps one gateway connection open."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Internationalisation, static files, logging ---------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,1 @@
+"""ibsim: a simulated IB Gateway speaking the TWS API socket protocol."""

@@ -11,31 +11,31 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class DomainError(exceptions.APIException):
     """Base of every error the service raises on purpose."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_detail = "Invalid request."
     default_code = "invalid"
 
 
 class GatewayUnavailable(DomainError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    status_code: int = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "Failed to connect to IB Gateway"
     default_code = "gateway_unavailable"
 
 
 class GatewayTimeout(DomainError):
-    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    status_code: int = status.HTTP_504_GATEWAY_TIMEOUT
     default_detail = "IB Gateway did not answer in time"
     default_code = "gateway_timeout"
 
 
 class OrderNotFound(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
+    status_code: int = status.HTTP_404_NOT_FOUND
     default_detail = "Order not found or already filled"
     default_code = "order_not_found"
 
 
 class OrderRejected(DomainError):
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_detail = "Order rejected"
     default_code = "order_rejected"
 

@@ -155,6 +155,9 @@ ORDER_ACK_TIMEOUT = env.float("ORDER_ACK_TIMEOUT", default=15.0)
 GATEWAY_STALE_AFTER = env.float("GATEWAY_STALE_AFTER", default=5.0)
 IB_RECONNECT_MAX_DELAY = env.float("IB_RECONNECT_MAX_DELAY", default=10.0)
 
+# Mount /bench/noop (the benchmark's floor B). Off except under `make bench`.
+BENCH_NOOP_ENDPOINT = env.bool("BENCH_NOOP_ENDPOINT", default=False)
+
 # --- REST framework and OpenAPI --------------------------------------------
 RENDERER_CLASSES = ["rest_framework.renderers.JSONRenderer"]
 if DEBUG:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -9,3 +10,8 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("trading.urls")),
 ]
+
+if settings.BENCH_NOOP_ENDPOINT:
+    from ibkr_project.noop import NoopView
+
+    urlpatterns.append(path("bench/noop", NoopView.as_view(), name="bench-noop"))

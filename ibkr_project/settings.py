@@ -202,4 +202,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # ib_async logs every message at INFO; its warnings and errors are what matter.
+    "loggers": {"ib_async": {"level": env("IB_LOG_LEVEL", default="WARNING")}},
 }

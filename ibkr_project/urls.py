@@ -15,3 +15,7 @@ if settings.BENCH_NOOP_ENDPOINT:
     from ibkr_project.noop import NoopView
 
     urlpatterns.append(path("bench/noop", NoopView.as_view(), name="bench-noop"))
+
+handler400 = "ibkr_project.errors.bad_request"
+handler404 = "ibkr_project.errors.not_found"
+handler500 = "ibkr_project.errors.server_error"

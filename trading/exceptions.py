@@ -65,3 +65,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             # Field-level messages stay available for clients that want them.
             response.data["errors"] = errors
     return response
+
+
+class StateStoreUnavailable(DomainError):
+    """Redis (the queue and the state mirror) cannot be reached."""
+
+    status_code: int = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service's Redis is unreachable; try again shortly"
+    default_code = "state_store_unavailable"
+
+
+class OrderExpired(DomainError):
+    """The worker could not pick the order up before its deadline; it was dropped unplaced."""
+
+    status_code: int = status.HTTP_504_GATEWAY_TIMEOUT
+    default_detail = "The order was not placed: it could not be sent to IB before its deadline"
+    default_code = "order_expired"

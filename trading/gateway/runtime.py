@@ -1,0 +1,615 @@
+"""The gateway runtime: one ib_async client on an asyncio loop in a thread of
+the gateway worker.  Tasks call ``place`` / ``cancel`` from their own threads;
+everything touching ib_async runs on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from django.conf import settings
+from ib_async import IB, Contract, LimitOrder, MarketOrder, Order, Stock, StopOrder, Trade
+from ib_async.util import UNSET_DOUBLE
+
+from trading import mirror
+from trading.gateway import mapping
+
+log = logging.getLogger("trading.gateway")
+T = TypeVar("T")
+
+ORDER_TYPE_NAMES = {"limit": "limit", "market": "market", "stop": "stop", "bracket": "bracket"}
+
+
+def _price(value: Any) -> float | None:
+    if value is None or value == UNSET_DOUBLE or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _number(value: Any) -> float | int:
+    """Whole quantities as ints (10, not 10.0), as the guide shows them."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+class Outcome(dict[str, Any]):
+    """What a task returns (JSON): ``{"ok": True, ...}`` or
+    ``{"ok": False, "kind": "unavailable|timeout|rejected|expired|not_found", "message": ...}``."""
+
+    @classmethod
+    def fail(cls, kind: str, message: str, code: int = 0) -> Outcome:
+        return cls(ok=False, kind=kind, message=message, code=code)
+
+
+class GatewayRuntime:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="ib-gateway", daemon=True)
+        self.ib: IB | None = None
+        self.contracts: dict[str, Contract] = {}
+        self.connected = False
+        self.server_version = 0
+        self.account = ""
+        self.last_error = ""
+        self.dirty: asyncio.Event | None = None
+        self.changed: asyncio.Event | None = None
+        self.order_errors: dict[int, tuple[int, str]] = {}
+        self.request_exec_ids: set[str] = set()
+        self.seq = 0
+        self.publisher = _Publisher(self)
+        self._stopping = False
+        self._wake: asyncio.Event | None = None
+        self._publisher_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle (called from the worker's main thread) ---------------------
+
+    def start(self) -> None:
+        self.publisher.start()
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self._shutdown)
+        self.thread.join(5)
+        self.publisher.stop()
+
+    def _shutdown(self) -> None:
+        if self.ib is not None and self.ib.isConnected():
+            self.ib.disconnect()
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run a coroutine on the gateway loop from another thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        with contextlib.suppress(asyncio.CancelledError):
+            self.loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        self.dirty = asyncio.Event()
+        self.changed = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.ib = ib = IB()
+        ib.RequestTimeout = settings.IB_REQUEST_TIMEOUT
+        ib.errorEvent += self._on_error
+        ib.disconnectedEvent += self._on_disconnected
+        for event in (
+            ib.openOrderEvent,
+            ib.orderStatusEvent,
+            ib.execDetailsEvent,
+            ib.commissionReportEvent,
+            ib.accountValueEvent,
+            ib.updatePortfolioEvent,
+            ib.positionEvent,
+        ):
+            event += self._on_change
+        self._publisher_task = asyncio.create_task(self._publish_loop())
+        await self._connection_loop()
+
+    # --- connection -------------------------------------------------------------
+
+    async def _connection_loop(self) -> None:
+        assert self.ib is not None
+        assert self._wake is not None
+        delay = 0.25
+        while not self._stopping:
+            if not self.ib.isConnected():
+                self.connected = False
+                self.publisher.beat()
+                try:
+                    await self.ib.connectAsync(
+                        settings.IB_HOST,
+                        settings.IB_PORT,
+                        clientId=settings.IB_CLIENT_ID,
+                        timeout=settings.IB_CONNECT_TIMEOUT,
+                        account=settings.IB_ACCOUNT,
+                        raiseSyncErrors=True,
+                    )
+                    await self._after_connect()
+                    delay = 0.25
+                except Exception as exc:  # any failure to connect means: retry later
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("IB Gateway connect failed (%s); retrying in %.1fs", exc, delay)
+                    if self.ib.isConnected():
+                        self.ib.disconnect()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, settings.IB_RECONNECT_MAX_DELAY)
+                    continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def _after_connect(self) -> None:
+        assert self.ib is not None
+        ib = self.ib
+        self.server_version = ib.client.serverVersion()
+        accounts = ib.managedAccounts()
+        self.account = settings.IB_ACCOUNT or (accounts[0] if accounts else "")
+        # A master client (clientId 0) also sees orders of other clients and TWS.
+        await ib.reqAllOpenOrdersAsync()
+        fills = await ib.reqExecutionsAsync()
+        self.request_exec_ids = {f.execution.execId for f in fills}
+        await ib.reqCompletedOrdersAsync(apiOnly=False)
+        self.connected = True
+        self.last_error = ""
+        log.info(
+            "connected to IB Gateway %s:%s (server version %s, account %s)",
+            settings.IB_HOST,
+            settings.IB_PORT,
+            self.server_version,
+            self.account,
+        )
+        self._on_change()
+        self.publisher.beat()
+
+    def _on_disconnected(self) -> None:
+        self.connected = False
+        self.contracts.clear()
+        self.publisher.beat()
+        if self._wake is not None:
+            self._wake.set()
+
+    def _on_error(self, req_id: int, code: int, message: str, contract: Any = None) -> None:
+        if code in mapping.INFORMATIONAL:
+            return
+        if code in mapping.CONNECTIVITY_LOST:
+            log.warning("IB connectivity lost (%s): %s", code, message)
+        if req_id > 0:
+            self.order_errors[req_id] = (code, message)
+        if self.changed is not None:
+            self.changed.set()
+
+    def _on_change(self, *args: Any) -> None:
+        if self.dirty is not None:
+            self.dirty.set()
+        if self.changed is not None:
+            self.changed.set()
+
+    # --- the mirror -------------------------------------------------------------
+
+    async def _publish_loop(self) -> None:
+        assert self.dirty is not None
+        while True:
+            await self.dirty.wait()
+            self.dirty.clear()
+            if self.connected:
+                self.publisher.offer(self.snapshot())
+            await asyncio.sleep(0.02)  # coalesce bursts of events
+
+    async def _snapshot_now(self) -> dict[str, Any]:
+        return self.snapshot()
+
+    def publish_now(self) -> None:
+        """From a task thread: publish the current state before answering, so a
+        client reading right after an order sees it."""
+        snap = self.call(self._snapshot_now(), timeout=5)
+        self.publisher.write(snap)
+
+    def snapshot(self) -> dict[str, Any]:
+        assert self.ib is not None
+        ib = self.ib
+        values = {
+            v.tag: v.value
+            for v in ib.accountValues(self.account)
+            if v.currency in ("USD", "BASE", "") and not v.modelCode
+        }
+
+        def money(tag: str) -> float | None:
+            try:
+                return float(values[tag])
+            except (KeyError, ValueError):
+                return None
+
+        account = {
+            "account": self.account,
+            "net_liquidation": money("NetLiquidation"),
+            "available_funds": money("AvailableFunds"),
+            "total_cash_value": money("TotalCashValue"),
+            "buying_power": money("BuyingPower"),
+            "gross_position_value": money("GrossPositionValue"),
+            "unrealized_pnl": money("UnrealizedPnL"),
+            "realized_pnl": money("RealizedPnL"),
+            "currency": "USD",
+        }
+        portfolio = {item.contract.conId: item for item in ib.portfolio(self.account)}
+        positions: list[dict[str, Any]] = []
+        for pos in ib.positions(self.account):
+            if not pos.position:
+                continue
+            item = portfolio.get(pos.contract.conId)
+            positions.append(
+                {
+                    "symbol": pos.contract.symbol,
+                    "sec_type": pos.contract.secType,
+                    "currency": pos.contract.currency,
+                    "qty": _number(pos.position),
+                    "avg_cost": round(pos.avgCost, 4),
+                    "market_price": round(item.marketPrice, 4) if item else None,
+                    "market_value": round(item.marketValue, 2) if item else None,
+                    "unrealized_pnl": round(item.unrealizedPNL, 2) if item else None,
+                    "realized_pnl": round(item.realizedPNL, 2) if item else None,
+                }
+            )
+        positions.sort(key=lambda p: p["symbol"])
+        orders: list[dict[str, Any]] = []
+        for trade in ib.openTrades():
+            status = trade.orderStatus.status
+            if status not in mapping.PENDING_STATUSES or not trade.order.permId:
+                continue
+            order = trade.order
+            orders.append(
+                {
+                    "orderId": order.orderId,
+                    "permId": order.permId,
+                    "clientId": order.clientId,
+                    "symbol": trade.contract.symbol,
+                    "action": order.action,
+                    "quantity": _number(order.totalQuantity),
+                    "type": order.orderType,
+                    "trigger": mapping.trigger_for_api(
+                        order.orderType, _price(order.lmtPrice), _price(order.auxPrice)
+                    ),
+                    "status": mapping.status_for_api(status),
+                    "filled": _number(trade.orderStatus.filled),
+                    "tif": order.tif,
+                    "orderRef": order.orderRef,
+                    "parentPermId": order.parentPermId or None,
+                }
+            )
+        orders.sort(key=lambda o: o["permId"])
+        self.seq += 1
+        return {
+            "_seq": self.seq,
+            "account": account,
+            "positions": positions,
+            "orders": orders,
+            "executions": self._executions(),
+        }
+
+    def _executions(self) -> list[dict[str, Any]]:
+        """Session fills (live and from reqExecutions), corrections applied, plus
+        completed orders that have no fill here."""
+        assert self.ib is not None
+        by_stem: dict[str, dict[str, Any]] = {}
+        for fill in self.ib.fills():
+            ex = fill.execution
+            stem, _, suffix = ex.execId.rpartition(".")
+            row = {
+                "symbol": fill.contract.symbol,
+                "side": mapping.side_from_ib(ex.side),
+                "qty": _number(ex.shares),
+                "price": ex.price,
+                "time": ex.time.astimezone(_utc()).strftime("%Y%m%d %H:%M:%S"),
+                "timestamp": ex.time.astimezone(_utc()).isoformat().replace("+00:00", "Z"),
+                "orderId": ex.orderId,
+                "permId": ex.permId,
+                "orderRef": ex.orderRef or "",
+                "execId": ex.execId,
+                "commission": fill.commissionReport.commission
+                if fill.commissionReport.execId
+                else None,
+                "source": "reqExecutions" if ex.execId in self.request_exec_ids else "trades()",
+                "_suffix": suffix,
+            }
+            current = by_stem.get(stem)
+            if current is None or current["_suffix"] < suffix:
+                by_stem[stem] = row
+        rows = list(by_stem.values())
+        filled_perm_ids = {row["permId"] for row in rows}
+        for trade in self.ib.trades():
+            status = trade.orderStatus.status
+            order = trade.order
+            if status != "Filled" or order.permId in filled_perm_ids or trade.fills:
+                continue
+            price = _price(trade.orderStatus.avgFillPrice) or None
+            if not price:
+                continue  # a completed order without a fill price tells nothing usable
+            rows.append(
+                {
+                    "symbol": trade.contract.symbol,
+                    "side": order.action,
+                    "qty": _number(order.filledQuantity or order.totalQuantity),
+                    "price": price,
+                    "orderId": order.orderId,
+                    "permId": order.permId,
+                    "orderRef": order.orderRef or "",
+                    "execId": None,
+                    "commission": None,
+                    "source": "reqCompletedOrders",
+                    "_suffix": "",
+                }
+            )
+        for row in rows:
+            del row["_suffix"]
+        rows.sort(key=lambda r: r.get("timestamp") or "", reverse=True)
+        return rows
+
+    # --- orders -------------------------------------------------------------
+
+    async def _qualify(self, symbol: str) -> Contract | None:
+        assert self.ib is not None
+        contract = self.contracts.get(symbol)
+        if contract is not None:
+            return contract
+        candidate = Stock(symbol, "SMART", "USD")
+        try:
+            details = await asyncio.wait_for(
+                self.ib.reqContractDetailsAsync(candidate), settings.IB_REQUEST_TIMEOUT
+            )
+        except TimeoutError:
+            raise
+        if not details:
+            return None
+        contract = details[0].contract
+        assert contract is not None
+        contract.exchange = "SMART"
+        self.contracts[symbol] = contract
+        return contract
+
+    def _build(self, kind: str, data: dict[str, Any]) -> list[Order]:
+        assert self.ib is not None
+        action = data["action"]
+        qty = float(data["quantity"])
+        ref = data.get("order_ref") or ""
+        common = {"orderRef": ref, "tif": "DAY", "account": self.account}
+        if kind == "limit":
+            return [LimitOrder(action, qty, float(data["limit_price"]), **common)]
+        if kind == "market":
+            return [MarketOrder(action, qty, **common)]
+        if kind == "stop":
+            return [StopOrder(action, qty, float(data["stop_price"]), **common)]
+        if kind == "bracket":
+            bracket = self.ib.bracketOrder(
+                action,
+                qty,
+                limitPrice=float(data["entry_price"]),
+                takeProfitPrice=float(data["take_profit"]),
+                stopLossPrice=float(data["stop_loss"]),
+                orderRef=ref,
+                account=self.account,
+            )
+            # Place parent, stop-loss, take-profit; the last one transmits all three.
+            parent, take_profit, stop_loss = bracket.parent, bracket.takeProfit, bracket.stopLoss
+            take_profit.transmit, stop_loss.transmit = True, False
+            for leg in (parent, take_profit, stop_loss):
+                leg.tif = "DAY"
+            return [parent, stop_loss, take_profit]
+        raise ValueError(f"unknown order kind {kind!r}")
+
+    async def place(self, kind: str, data: dict[str, Any], deadline: float) -> Outcome:
+        assert self.ib is not None
+        assert self.changed is not None
+        if time.time() >= deadline:
+            return Outcome.fail("expired", "deadline passed before the order could be sent")
+        if not (self.connected and self.ib.isConnected()):
+            return Outcome.fail("unavailable", "Failed to connect to IB Gateway")
+        symbol = data["symbol"]
+        label = ORDER_TYPE_NAMES[kind]
+        try:
+            contract = await self._qualify(symbol)
+        except TimeoutError:
+            return Outcome.fail("timeout", "IB Gateway did not answer the contract lookup in time")
+        if contract is None:
+            return Outcome.fail(
+                "rejected",
+                f"Failed to place {label} order: Could not qualify contract for symbol: {symbol}",
+                200,
+            )
+        if time.time() >= deadline:
+            return Outcome.fail("expired", "deadline passed before the order could be sent")
+        orders = self._build(kind, data)
+        trades = [self.ib.placeOrder(contract, order) for order in orders]
+        ids = [t.order.orderId for t in trades]
+        while True:
+            failure = next((self.order_errors.get(i) for i in ids if i in self.order_errors), None)
+            if failure is not None:
+                self._cancel_all(trades)
+                code, message = failure
+                return Outcome.fail("rejected", f"Failed to place {label} order: {message}", code)
+            done = [t for t in trades if t.orderStatus.status in ("Cancelled", "Inactive")]
+            if done:
+                self._cancel_all(trades)
+                return Outcome.fail(
+                    "rejected", f"Failed to place {label} order: {self._why(done[0])}"
+                )
+            if all(t.order.permId for t in trades):
+                return Outcome(
+                    ok=True,
+                    perm_ids=[t.order.permId for t in trades],
+                    order_ids=ids,
+                    statuses=[t.orderStatus.status for t in trades],
+                )
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                self._cancel_all(trades)
+                return Outcome.fail(
+                    "timeout",
+                    "IB Gateway did not acknowledge the order in time; "
+                    "it was cancelled in case it reached IB",
+                )
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout=remaining)
+
+    def _why(self, trade: Trade) -> str:
+        for entry in reversed(trade.log):
+            if entry.errorCode:
+                return entry.message
+        return f"order {trade.orderStatus.status.lower()}"
+
+    def _cancel_all(self, trades: list[Trade]) -> None:
+        assert self.ib is not None
+        for trade in trades:
+            if not trade.isDone():
+                try:
+                    self.ib.cancelOrder(trade.order)
+                except Exception:  # best effort: the order may already be gone
+                    log.exception("cancelling leg %s failed", trade.order.orderId)
+
+    def _find(self, perm_id: int) -> Trade | None:
+        assert self.ib is not None
+        for trade in self.ib.trades():
+            if trade.order.permId == perm_id:
+                return trade
+        return None
+
+    async def cancel(self, perm_id: int, deadline: float) -> Outcome:
+        assert self.ib is not None
+        assert self.changed is not None
+        if not (self.connected and self.ib.isConnected()):
+            return Outcome.fail("unavailable", "Failed to connect to IB Gateway")
+        trade = self._find(perm_id)
+        if trade is None or trade.isDone():
+            # Placed by another client, or before a restart: ask the gateway.
+            await asyncio.wait_for(self.ib.reqAllOpenOrdersAsync(), settings.IB_REQUEST_TIMEOUT)
+            trade = self._find(perm_id)
+        if trade is None or trade.orderStatus.status not in mapping.PENDING_STATUSES:
+            return Outcome.fail("not_found", "Order not found or already filled")
+        order_id = trade.order.orderId
+        self.order_errors.pop(order_id, None)
+        self.ib.cancelOrder(trade.order)
+        while True:
+            status = trade.orderStatus.status
+            if status in ("Cancelled", "ApiCancelled"):
+                return Outcome(ok=True, perm_id=perm_id)
+            if status in ("Filled", "Inactive"):
+                return Outcome.fail("not_found", "Order not found or already filled")
+            error = self.order_errors.get(order_id)
+            if error is not None and error[0] in mapping.CANCEL_REFUSED:
+                return Outcome.fail("not_found", "Order not found or already filled", error[0])
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                return Outcome.fail(
+                    "timeout", "IB Gateway did not confirm the cancellation in time"
+                )
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout=remaining)
+
+
+def _utc() -> Any:
+    import datetime as dt
+
+    return dt.UTC
+
+
+class _Publisher:
+    """Writes snapshots and heartbeats to the cache from a thread of its own, so
+    a slow Redis never stalls the gateway loop.  Only the newest snapshot
+    matters; a heartbeat goes out at least every second and at once on a
+    connection change."""
+
+    def __init__(self, runtime: GatewayRuntime) -> None:
+        self.runtime = runtime
+        self.thread = threading.Thread(target=self._run, name="mirror-publisher", daemon=True)
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.latest: dict[str, Any] | None = None
+        self.write_lock = threading.Lock()
+        self.written_seq = 0
+        self.running = True
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.running = False
+        self.wake.set()
+        self.thread.join(2)
+
+    def offer(self, snapshot: dict[str, Any]) -> None:
+        with self.lock:
+            self.latest = snapshot
+        self.wake.set()
+
+    def beat(self) -> None:
+        self.wake.set()
+
+    def heartbeat(self) -> dict[str, Any]:
+        rt = self.runtime
+        return {
+            "connected": rt.connected,
+            "server_version": rt.server_version,
+            "account": rt.account,
+            "client_id": settings.IB_CLIENT_ID,
+            "host": settings.IB_HOST,
+            "port": settings.IB_PORT,
+            "last_error": rt.last_error,
+            "ts": time.time(),
+        }
+
+    def write(self, snapshot: dict[str, Any]) -> None:
+        snapshot = dict(snapshot)
+        seq = snapshot.pop("_seq", None)
+        with self.write_lock:
+            if seq is not None:
+                if seq < self.written_seq:
+                    snapshot = {}  # a newer state is already out there
+                else:
+                    self.written_seq = seq
+            self._publish(snapshot)
+
+    def _publish(self, snapshot: dict[str, Any]) -> None:
+        try:
+            mirror.publish({**snapshot, "heartbeat": self.heartbeat()})
+        except Exception:  # Redis down: the next beat retries
+            log.warning("could not publish the gateway state", exc_info=True)
+
+    def _run(self) -> None:
+        while self.running:
+            self.wake.wait(1.0)
+            self.wake.clear()
+            with self.lock:
+                snapshot, self.latest = self.latest, None
+            self.write(snapshot or {})
+
+
+_runtime: GatewayRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> GatewayRuntime:
+    """The worker's one runtime, started on first use."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = GatewayRuntime()
+            _runtime.start()
+        return _runtime
+
+
+def stop_runtime() -> None:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is not None:
+            _runtime.stop()
+            _runtime = None

@@ -1,0 +1,73 @@
+"""The state mirror: the gateway worker publishes what it knows (account,
+positions, open orders, session executions, a heartbeat) into the cache, and
+the web processes read it from there.  No ib_async here: this module is the
+web side's whole view of the gateway."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from trading.exceptions import GatewayUnavailable, StateStoreUnavailable
+
+PREFIX = "gateway:"
+HEARTBEAT = PREFIX + "heartbeat"
+SECTIONS = ("account", "positions", "orders", "executions")
+# The mirror outlives a short worker restart, never a long one: a stale
+# heartbeat already turns reads into 503s, the TTL just cleans up.
+TTL = 24 * 3600
+
+
+def publish(snapshot: dict[str, Any]) -> None:
+    """Worker side: store a snapshot (sections and/or heartbeat)."""
+    cache.set_many({PREFIX + key: value for key, value in snapshot.items()}, timeout=TTL)
+
+
+def _get_many(keys: list[str]) -> dict[str, Any]:
+    try:
+        return cache.get_many(keys)
+    except Exception as exc:  # the cache backend's connection errors vary by backend
+        raise StateStoreUnavailable() from exc
+
+
+def heartbeat() -> dict[str, Any] | None:
+    value = _get_many([HEARTBEAT]).get(HEARTBEAT)
+    return value if isinstance(value, dict) else None
+
+
+def heartbeat_age(beat: dict[str, Any] | None) -> float | None:
+    if not beat:
+        return None
+    return max(time.time() - float(beat.get("ts", 0)), 0.0)
+
+
+def gateway_ready(beat: dict[str, Any] | None) -> bool:
+    age = heartbeat_age(beat)
+    return bool(
+        beat and beat.get("connected") and age is not None and age <= settings.GATEWAY_STALE_AFTER
+    )
+
+
+def require_ready() -> dict[str, Any]:
+    """Raise 503 unless the worker is alive and connected to the gateway."""
+    beat = heartbeat()
+    if not gateway_ready(beat):
+        raise GatewayUnavailable()
+    assert beat is not None
+    return beat
+
+
+def read(section: str) -> Any:
+    """One section of the mirror, only while the gateway is connected and the
+    worker alive (a stale answer about money is worse than a clear 503)."""
+    values = _get_many([HEARTBEAT, PREFIX + section])
+    beat = values.get(HEARTBEAT)
+    if not gateway_ready(beat if isinstance(beat, dict) else None):
+        raise GatewayUnavailable()
+    data = values.get(PREFIX + section)
+    if data is None:
+        raise GatewayUnavailable()
+    return data

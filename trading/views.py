@@ -1,0 +1,319 @@
+"""Thin views: validate, call one service or selector, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trading import selectors, serializers, services
+
+ERRORS = {
+    400: OpenApiResponse(serializers.ErrorOut, description="Invalid input or unknown symbol"),
+    503: OpenApiResponse(
+        serializers.ErrorOut,
+        description="IB Gateway unreachable",
+        examples=[OpenApiExample("Gateway down", {"detail": "Failed to connect to IB Gateway"})],
+    ),
+    504: OpenApiResponse(serializers.ErrorOut, description="IB Gateway did not answer in time"),
+}
+READ_ERRORS = {503: ERRORS[503]}
+
+
+def _example(name: str, value: Any, **kwargs: Any) -> OpenApiExample:
+    return OpenApiExample(name, value=value, **kwargs)
+
+
+class AccountView(APIView):
+    @extend_schema(
+        summary="Account summary: balance and available cash",
+        responses={
+            200: OpenApiResponse(
+                serializers.AccountOut,
+                examples=[_example("Account", {"balance": 201879.04, "cash": 200000.0})],
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.account_get())
+
+
+class PositionsView(APIView):
+    @extend_schema(
+        summary="Open positions",
+        responses={
+            200: OpenApiResponse(
+                serializers.PositionsOut,
+                examples=[
+                    _example(
+                        "Positions",
+                        {
+                            "positions": [
+                                {
+                                    "symbol": "AAPL",
+                                    "qty": 10,
+                                    "avg_cost": 230.50,
+                                    "market_value": 2364.20,
+                                    "market_price": 236.42,
+                                    "unrealized_pnl": 59.20,
+                                    "realized_pnl": 0.0,
+                                    "sec_type": "STK",
+                                    "currency": "USD",
+                                }
+                            ]
+                        },
+                    )
+                ],
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"positions": selectors.positions_list()})
+
+
+class OrdersView(APIView):
+    @extend_schema(
+        summary="Pending orders of the account (from every client)",
+        responses={
+            200: OpenApiResponse(
+                serializers.OrdersOut,
+                examples=[
+                    _example(
+                        "Orders",
+                        {
+                            "orders": [
+                                {
+                                    "orderId": 12345,
+                                    "permId": 1788680597,
+                                    "symbol": "AAPL",
+                                    "action": "BUY",
+                                    "quantity": 10,
+                                    "type": "LMT",
+                                    "trigger": 230.00,
+                                    "status": "SUBMITTED",
+                                },
+                                {
+                                    "orderId": 12346,
+                                    "permId": 1788680598,
+                                    "symbol": "TSLA",
+                                    "action": "SELL",
+                                    "quantity": 5,
+                                    "type": "STP",
+                                    "trigger": 250.00,
+                                    "status": "PENDINGSUBMIT",
+                                },
+                            ]
+                        },
+                    )
+                ],
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"orders": selectors.orders_list()})
+
+
+class ExecutionsView(APIView):
+    @extend_schema(
+        summary="Executions of the gateway session",
+        parameters=[
+            OpenApiParameter(
+                "symbol", str, description="Filter by symbol (case-insensitive)", required=False
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                serializers.ExecutionsOut,
+                examples=[
+                    _example(
+                        "Executions",
+                        {
+                            "executions": [
+                                {
+                                    "symbol": "AAPL",
+                                    "side": "BUY",
+                                    "qty": 10,
+                                    "price": 230.50,
+                                    "time": "20240115 14:30:25",
+                                    "orderRef": "my_trade_001",
+                                    "source": "reqExecutions",
+                                },
+                                {
+                                    "symbol": "MSFT",
+                                    "side": "SELL",
+                                    "qty": 5,
+                                    "price": 350.20,
+                                    "orderId": 12345,
+                                    "orderRef": "strategy_2",
+                                    "source": "trades()",
+                                },
+                            ]
+                        },
+                    )
+                ],
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        symbol = request.query_params.get("symbol") or None
+        return Response({"executions": selectors.executions_list(symbol=symbol)})
+
+
+class _PlaceOrderView(APIView):
+    kind = ""
+    label = ""
+    request_serializer: type[serializers.OrderRequest] = serializers.OrderRequest
+
+    def post(self, request: Request) -> Response:
+        form = self.request_serializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        perm_ids = services.order_place(kind=self.kind, data=dict(form.validated_data))
+        return Response({"status": f"✅ {self.label} order sent", "permId": perm_ids[0]})
+
+
+def _order_schema(
+    serializer: type[serializers.OrderRequest], body: dict[str, Any], status: str, perm_id: int
+) -> Any:
+    return extend_schema(
+        request=serializer,
+        examples=[_example("Request", body, request_only=True)],
+        responses={
+            200: OpenApiResponse(
+                serializers.OrderSentResponse,
+                examples=[_example("Sent", {"status": status, "permId": perm_id})],
+            ),
+            **ERRORS,
+        },
+    )
+
+
+class LimitOrderView(_PlaceOrderView):
+    kind, label = "limit", "Limit"
+    request_serializer = serializers.LimitOrderRequest
+
+    @_order_schema(
+        serializers.LimitOrderRequest,
+        {
+            "symbol": "AAPL",
+            "action": "BUY",
+            "quantity": 10,
+            "limit_price": 230.00,
+            "order_ref": "my_trade_001",
+        },
+        "✅ Limit order sent",
+        1788680597,
+    )
+    def post(self, request: Request) -> Response:
+        """Place a limit order (buy/sell at a price or better)."""
+        return super().post(request)
+
+
+class MarketOrderView(_PlaceOrderView):
+    kind, label = "market", "Market"
+    request_serializer = serializers.MarketOrderRequest
+
+    @_order_schema(
+        serializers.MarketOrderRequest,
+        {"symbol": "AAPL", "action": "BUY", "quantity": 10, "order_ref": "market_trade_001"},
+        "✅ Market order sent",
+        1788680598,
+    )
+    def post(self, request: Request) -> Response:
+        """Place a market order."""
+        return super().post(request)
+
+
+class StopOrderView(_PlaceOrderView):
+    kind, label = "stop", "Stop"
+    request_serializer = serializers.StopOrderRequest
+
+    @_order_schema(
+        serializers.StopOrderRequest,
+        {
+            "symbol": "AAPL",
+            "action": "SELL",
+            "quantity": 10,
+            "stop_price": 225.00,
+            "order_ref": "stop_loss_001",
+        },
+        "✅ Stop order sent",
+        1788680599,
+    )
+    def post(self, request: Request) -> Response:
+        """Place a stop order (SELL triggers at or below, BUY at or above the stop price)."""
+        return super().post(request)
+
+
+class BracketOrderView(APIView):
+    @extend_schema(
+        request=serializers.BracketOrderRequest,
+        examples=[
+            _example(
+                "Request",
+                {
+                    "symbol": "AAPL",
+                    "action": "BUY",
+                    "quantity": 10,
+                    "entry_price": 230.00,
+                    "stop_loss": 225.00,
+                    "take_profit": 240.00,
+                    "order_ref": "protected_trade_001",
+                },
+                request_only=True,
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                serializers.BracketSentResponse,
+                examples=[
+                    _example(
+                        "Sent",
+                        {
+                            "status": "✅ Bracket order sent",
+                            "permIds": [1788680600, 1788680601, 1788680602],
+                        },
+                    )
+                ],
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Entry limit order with a stop-loss and a take-profit; answers once IB
+        has acknowledged all three legs (permIds: parent, stop-loss, take-profit)."""
+        form = serializers.BracketOrderRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        perm_ids = services.order_place(kind="bracket", data=dict(form.validated_data))
+        return Response({"status": "✅ Bracket order sent", "permIds": perm_ids})
+
+
+class CancelOrderView(APIView):
+    @extend_schema(
+        request=serializers.CancelOrderRequest,
+        examples=[_example("Request", {"perm_id": 1788680597}, request_only=True)],
+        responses={
+            200: OpenApiResponse(
+                serializers.StatusResponse,
+                examples=[_example("Cancelled", {"status": "✅ Order 1788680597 cancelled"})],
+            ),
+            404: OpenApiResponse(
+                serializers.ErrorOut,
+                examples=[_example("Not found", {"detail": "Order not found or already filled"})],
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Cancel a pending order by its permId."""
+        form = serializers.CancelOrderRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        perm_id = form.validated_data["perm_id"]
+        services.order_cancel(perm_id=perm_id)
+        return Response({"status": f"✅ Order {perm_id} cancelled"})

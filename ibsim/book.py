@@ -462,11 +462,11 @@ class Book:
 
     def find_for_cancel(self, client_id: int, order_id: int) -> Order | None:
         own = self.orders.get((client_id, order_id))
-        if own is not None or client_id != 0:
+        if client_id != 0 or (own is not None and not own.done):
             return own
-        # The master client may cancel any client's order.
+        # The master client may cancel any client's working order with that id.
         live = [o for o in self.orders.values() if o.order_id == order_id and not o.done]
-        return live[0] if live else None
+        return live[0] if live else own
 
     def cancel(self, client_id: int, order_id: int) -> list[Event]:
         order = self.find_for_cancel(client_id, order_id)

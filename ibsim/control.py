@@ -120,6 +120,14 @@ class Controller:
     def cmd_correct_execution(self, exec_id: str | None = None, price: float | None = None) -> str:
         return self.sim.correct_execution(exec_id, price)
 
+    def cmd_reset(self) -> dict[str, Any]:
+        """Cancel every working order and put prices back at their start values
+        (positions, cash and executions stay: they are history)."""
+        book = self.sim.book
+        self.sim.dispatch(book.cancel_all())
+        book.prices = dict(book.start_prices)
+        return {"prices": dict(book.prices)}
+
     def cmd_ping(self) -> str:
         return "pong"
 

@@ -1,0 +1,182 @@
+"""The running stack for end-to-end tests: the simulator, the gateway worker
+(a real Celery worker on the real Redis) and gunicorn, as subprocesses on
+free ports, sharing the test database pytest-django created."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ibsim.control import ControlClient
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "var" / "test-logs"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    engine = settings_dict["ENGINE"]
+    name = settings_dict["NAME"]
+    if "sqlite" in engine:
+        return f"sqlite:///{Path(name).resolve()}"
+    user = settings_dict.get("USER") or "postgres"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{name}"
+
+
+class Stack:
+    def __init__(self, db_url: str, **overrides: str) -> None:
+        self.token = uuid.uuid4().hex[:8]
+        self.web_port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.web_port}"
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "DATABASE_URL": db_url,
+                "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+                # A queue and cache namespace of this run's own: nothing else
+                # consumes its tasks or reads its mirror.
+                "GATEWAY_QUEUE": f"gateway-test-{self.token}",
+                "CACHE_KEY_PREFIX": f"ibkr-test-{self.token}",
+                "IB_CLIENT_ID": "0",
+                "ORDER_ACK_TIMEOUT": "5",
+                "IB_CONNECT_TIMEOUT": "3",
+                "IB_RECONNECT_MAX_DELAY": "1",
+                "GATEWAY_STALE_AFTER": "3",
+                "PYTHONUNBUFFERED": "1",
+                "IBKR_LOCAL_DEMO": "1",
+                **overrides,
+            }
+        )
+        self.sim_port = 0
+        self.control_port = 0
+        LOGS.mkdir(parents=True, exist_ok=True)
+
+    # --- processes --------------------------------------------------------------
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = open(LOGS / f"{self.token}-{name}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        return proc
+
+    def start_simulator(self) -> None:
+        args = [sys.executable, "-m", "ibsim", "--port", "0", "--control-port", "0", "--no-walk"]
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        match = re.search(r"api=[\d.]+:(\d+) control=[\d.]+:(\d+)", line)
+        if not match:
+            proc.kill()
+            raise RuntimeError(f"ibsim did not start: {line!r}")
+        self.sim_port, self.control_port = int(match[1]), int(match[2])
+        self.procs["ibsim"] = proc
+        self.env["IB_PORT"] = str(self.sim_port)
+
+    def start_worker(self) -> None:
+        self._spawn(
+            "worker",
+            [
+                sys.executable, "-m", "celery", "-A", "ibkr_project", "worker",
+                "-Q", self.env["GATEWAY_QUEUE"], "-P", "threads", "-c", "8",
+                "-n", f"gateway-{self.token}@%h", "--without-gossip", "--without-mingle",
+                "--loglevel", "INFO",
+            ],
+        )  # fmt: skip
+
+    def start_web(self) -> None:
+        self._spawn(
+            "web",
+            [
+                sys.executable, "-m", "gunicorn", "ibkr_project.wsgi",
+                "-b", f"127.0.0.1:{self.web_port}", "-k", "gthread", "-w", "1", "--threads", "8",
+            ],
+        )  # fmt: skip
+
+    def start(self) -> Stack:
+        self.start_simulator()
+        self.start_worker()
+        self.start_web()
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.time() + timeout
+        last = ""
+        while time.time() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; see {LOGS}")
+            try:
+                response = requests.get(f"{self.base_url}/account", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except requests.RequestException as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise RuntimeError(f"stack not ready after {timeout}s: {last}")
+
+    def stop_process(self, name: str, kill: bool = False) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def stop(self) -> None:
+        for name in ("web", "worker", "ibsim"):
+            self.stop_process(name)
+
+    # --- helpers -------------------------------------------------------------------
+
+    @property
+    def sim(self) -> ControlClient:
+        return ControlClient("127.0.0.1", self.control_port)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.get(self.url(path), timeout=30, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        return requests.post(self.url(path), json=body, timeout=30, **kwargs)
+
+
+def eventually(check: Any, timeout: float = 10.0, interval: float = 0.1) -> Any:
+    """Poll until check() returns something truthy; return it (or fail)."""
+    deadline = time.time() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)

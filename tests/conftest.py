@@ -20,8 +20,8 @@ def stack(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def api(stack: Stack) -> Iterator[Stack]:
+def api(stack: Stack) -> Stack:
     """The stack with a quiet market: every working order cancelled and prices
     back at their start values before each test."""
     stack.sim.call("reset")
-    yield stack
+    return stack

@@ -112,13 +112,15 @@ def main() -> int:
     manage(env, "collectstatic", "--no-input", "--verbosity", "0")
 
     names = ["worker", "beat", "web"]
-    ib_port = int(env.get("IB_PORT", SIMULATOR_PORT))
-    if ib_port == SIMULATOR_PORT:
+    simulator_port = int(env.get("IBSIM_PORT", SIMULATOR_PORT))
+    ib_port = int(env.setdefault("IB_PORT", str(simulator_port)))
+    if ib_port == simulator_port:
         names.insert(0, "ibsim")
-        say(f"gateway: the simulator (ibsim) on 127.0.0.1:{SIMULATOR_PORT}")
+        say(f"gateway: the simulator (ibsim) on 127.0.0.1:{simulator_port}")
     else:
         say(f"gateway: {env.get('IB_HOST', '127.0.0.1')}:{ib_port} (simulator not started)")
-    say("API on http://127.0.0.1:8000  (docs: /docs, /redoc; Ctrl-C stops everything)")
+    bind = env.get("WEB_BIND", "127.0.0.1:8000")
+    say(f"API on http://{bind}  (docs: /docs, /redoc; Ctrl-C stops everything)")
     try:
         return subprocess.call(
             [sys.executable, "-m", "honcho", "-f", "Procfile", "start", *names],

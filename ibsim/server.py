@@ -156,6 +156,8 @@ class Connection:
             msg.skip()
             self.sim.start_api(self, msg.int())
             return
+        if self.client_id < 0:
+            return  # refused (clientId in use): closing, answers nothing more
         if not self._paced():
             return
         handler = self.sim.handlers.get(msg_id)
@@ -200,6 +202,7 @@ class Simulator:
         self.messages_in = 0
         self.pacing_errors = 0
         self.refusing_until = 0.0
+        self.refusals = 0
         self.handlers = {
             p.IN_PLACE_ORDER: self.on_place_order,
             p.IN_CANCEL_ORDER: self.on_cancel_order,
@@ -600,14 +603,19 @@ class Simulator:
         return count
 
     async def refuse_connections(self, seconds: float) -> None:
-        """Close the listener (connects are refused) for a while."""
+        """Close the listener (connects are refused) for a while.  A refusal
+        ordered while one is running replaces it: only the latest reopens."""
         self.refusing_until = time.monotonic() + seconds
+        self.refusals += 1
+        refusal = self.refusals
         if self.server is not None:
             self.server.close()
             self.server = None
 
         async def reopen() -> None:
             await asyncio.sleep(seconds)
+            if refusal != self.refusals:
+                return  # superseded by a later refusal
             self.refusing_until = 0.0
             await self._listen()
 

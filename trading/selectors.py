@@ -3,9 +3,13 @@ slow order never holds up a read and no read opens a gateway connection."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from journal.selectors import execution_row, executions_query
+from journal.services import split_exec_id
 from trading import mirror
+from trading.exceptions import GatewayUnavailable
 
 
 def account_get() -> dict[str, Any]:
@@ -27,9 +31,65 @@ def orders_list() -> list[dict[str, Any]]:
     return rows
 
 
-def executions_list(*, symbol: str | None = None) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = mirror.read("executions")
-    if symbol:
-        wanted = symbol.strip().upper()
-        rows = [r for r in rows if r["symbol"].upper() == wanted]
-    return rows
+def executions_list(
+    *,
+    symbol: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    side: str | None = None,
+    order_ref: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The journal, merged with the session's fills it has not stored yet
+    (deduplicated by execId stem), newest first.  Without the gateway the
+    journal alone answers: history does not need IB."""
+    filters = {
+        "symbol": symbol,
+        "since": since,
+        "until": until,
+        "side": side,
+        "order_ref": order_ref,
+    }
+    stored = [
+        execution_row(row)
+        for row in executions_query(**filters)[: offset + limit]  # type: ignore[arg-type]
+    ]
+    try:
+        live: list[dict[str, Any]] = mirror.read("executions")
+    except GatewayUnavailable:
+        live = []
+    known = {split_exec_id(row["execId"])[0] for row in stored}
+    # A commission the live side has seen but the journal not yet stored.
+    live_commissions = {row["execId"]: row.get("commission") for row in live if row.get("execId")}
+    for row in stored:
+        if row["commission"] is None:
+            row["commission"] = live_commissions.get(row["execId"])
+    if len(stored) == offset + limit and stored:
+        oldest = stored[-1]["timestamp"]
+        live = [row for row in live if (row.get("timestamp") or "") >= oldest]
+    fresh = [
+        row
+        for row in live
+        if row.get("execId")
+        and split_exec_id(row["execId"])[0] not in known
+        and _matches(row, filters)
+    ]
+    rows = sorted(stored + fresh, key=lambda r: r.get("timestamp") or "", reverse=True)
+    return rows[offset : offset + limit]
+
+
+def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
+    if filters["symbol"] and row["symbol"].upper() != filters["symbol"].upper():
+        return False
+    if filters["side"] and row["side"] != filters["side"]:
+        return False
+    if filters["order_ref"] is not None and row.get("orderRef", "") != filters["order_ref"]:
+        return False
+    stamp = row.get("timestamp")
+    if not stamp:
+        return False
+    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if filters["since"] and when < filters["since"]:
+        return False
+    return not (filters["until"] and when >= filters["until"])

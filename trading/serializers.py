@@ -143,6 +143,26 @@ class CancelOrderRequest(StrictSerializer):
         return int(value)
 
 
+class ExecutionsQuery(serializers.Serializer):  # type: ignore[type-arg]
+    symbol = SymbolField(required=False, help_text="Filter by symbol (case-insensitive)")
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; executions at or after (UTC when no offset is given)"
+    )
+    until = serializers.DateTimeField(required=False, help_text="ISO 8601; executions before")
+    side = ActionField(required=False, help_text='"BUY" or "SELL"')
+    order_ref = serializers.CharField(required=False, max_length=128)
+    limit = serializers.IntegerField(
+        required=False, default=100, min_value=1, max_value=1000, help_text="At most 1000"
+    )
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since >= until:
+            raise serializers.ValidationError("since must be before until.")
+        return attrs
+
+
 class OrderSentResponse(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.CharField()
     permId = serializers.IntegerField()

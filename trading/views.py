@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -121,12 +121,8 @@ class OrdersView(APIView):
 
 class ExecutionsView(APIView):
     @extend_schema(
-        summary="Executions of the gateway session",
-        parameters=[
-            OpenApiParameter(
-                "symbol", str, description="Filter by symbol (case-insensitive)", required=False
-            )
-        ],
+        summary="Executions: the journal and the session's latest fills, newest first",
+        parameters=[serializers.ExecutionsQuery],
         responses={
             200: OpenApiResponse(
                 serializers.ExecutionsOut,
@@ -162,8 +158,9 @@ class ExecutionsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        symbol = request.query_params.get("symbol") or None
-        return Response({"executions": selectors.executions_list(symbol=symbol)})
+        query = serializers.ExecutionsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response({"executions": selectors.executions_list(**query.validated_data)})
 
 
 class _PlaceOrderView(APIView):

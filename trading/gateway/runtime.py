@@ -8,13 +8,25 @@ import asyncio
 import contextlib
 import logging
 import math
+import queue
 import threading
 import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from django.conf import settings
-from ib_async import IB, Contract, LimitOrder, MarketOrder, Order, Stock, StopOrder, Trade
+from ib_async import (
+    IB,
+    CommissionReport,
+    Contract,
+    Fill,
+    LimitOrder,
+    MarketOrder,
+    Order,
+    Stock,
+    StopOrder,
+    Trade,
+)
 from ib_async.util import UNSET_DOUBLE
 
 from trading import mirror
@@ -62,6 +74,9 @@ class GatewayRuntime:
         self.request_exec_ids: set[str] = set()
         self.seq = 0
         self.publisher = _Publisher(self)
+        self.journal = _JournalWriter(self)
+        self.raw_times: dict[str, str] = {}
+        self.unset_pnl: set[str] = set()
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._publisher_task: asyncio.Task[None] | None = None
@@ -70,6 +85,7 @@ class GatewayRuntime:
 
     def start(self) -> None:
         self.publisher.start()
+        self.journal.start()
         self.thread.start()
 
     def stop(self) -> None:
@@ -78,6 +94,7 @@ class GatewayRuntime:
             self.loop.call_soon_threadsafe(self._shutdown)
         self.thread.join(5)
         self.publisher.stop()
+        self.journal.stop()
 
     def _shutdown(self) -> None:
         if self.ib is not None and self.ib.isConnected():
@@ -102,6 +119,11 @@ class GatewayRuntime:
         ib.RequestTimeout = settings.IB_REQUEST_TIMEOUT
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
+        self._hook_decoder(ib)
+        ib.execDetailsEvent += self._on_execution
+        ib.commissionReportEvent += self._on_commission
+        ib.openOrderEvent += self._on_order
+        ib.orderStatusEvent += self._on_order
         for event in (
             ib.openOrderEvent,
             ib.orderStatusEvent,
@@ -170,6 +192,7 @@ class GatewayRuntime:
         )
         self._on_change()
         self.publisher.beat()
+        self.journal.put(("sync", "connect"))
 
     def _on_disconnected(self) -> None:
         self.connected = False
@@ -193,6 +216,112 @@ class GatewayRuntime:
             self.dirty.set()
         if self.changed is not None:
             self.changed.set()
+
+    # --- the journal --------------------------------------------------------------
+
+    def _hook_decoder(self, ib: IB) -> None:
+        """Keep two things ib_async's decoder throws away: the raw execution time
+        string, and whether realizedPNL was IB's "unset" (it turns that into 0.0)."""
+        decoder = ib.client.decoder
+        exec_details = decoder.handlers[11]
+        commission_report = decoder.handlers[59]
+
+        def on_exec_details(fields: list[str]) -> None:
+            if len(fields) > 15:
+                self.raw_times[fields[14]] = fields[15]
+            exec_details(fields)
+
+        def on_commission_report(fields: list[str]) -> None:
+            if len(fields) > 5 and fields[5] in ("", "1.7976931348623157E308"):
+                self.unset_pnl.add(fields[2])
+            commission_report(fields)
+
+        decoder.handlers[11] = on_exec_details
+        decoder.handlers[59] = on_commission_report
+
+    def execution_data(self, fill: Fill) -> dict[str, Any]:
+        ex, contract = fill.execution, fill.contract
+        data: dict[str, Any] = {
+            "exec_id": ex.execId,
+            "perm_id": ex.permId,
+            "order_id": ex.orderId,
+            "client_id": ex.clientId,
+            "order_ref": ex.orderRef or "",
+            "account": ex.acctNumber,
+            "symbol": contract.symbol,
+            "sec_type": contract.secType or "STK",
+            "exchange": ex.exchange,
+            "currency": contract.currency or "USD",
+            "side": mapping.side_from_ib(ex.side),
+            "quantity": float(ex.shares),
+            "price": float(ex.price),
+            "cum_quantity": float(ex.cumQty),
+            "avg_price": float(ex.avgPrice),
+            "executed_at": ex.time.astimezone(_utc()).isoformat(),
+            "ib_time": self.raw_times.get(ex.execId, ""),
+        }
+        report = fill.commissionReport
+        if report.execId == ex.execId:
+            data.update(self.commission_data(report))
+        return data
+
+    def commission_data(self, report: CommissionReport) -> dict[str, Any]:
+        unset = report.execId in self.unset_pnl
+        return {
+            "commission": float(report.commission),
+            "commission_currency": report.currency,
+            "realized_pnl": None if unset else float(report.realizedPNL),
+        }
+
+    def order_data(self, trade: Trade) -> dict[str, Any]:
+        order, status = trade.order, trade.orderStatus
+        return {
+            "perm_id": order.permId,
+            "order_id": order.orderId,
+            "client_id": order.clientId,
+            "order_ref": order.orderRef or "",
+            "account": order.account,
+            "symbol": trade.contract.symbol,
+            "action": order.action,
+            "order_type": order.orderType,
+            "quantity": float(order.totalQuantity),
+            "limit_price": _price(order.lmtPrice),
+            "stop_price": _price(order.auxPrice),
+            "tif": order.tif,
+            "parent_perm_id": order.parentPermId or None,
+            "status": status.status,
+            "filled": float(status.filled),
+            "avg_fill_price": _price(status.avgFillPrice) or None,
+        }
+
+    def _on_execution(self, trade: Trade, fill: Fill) -> None:
+        self.journal.put(("execution", self.execution_data(fill)))
+
+    def _on_commission(self, trade: Trade, fill: Fill, report: CommissionReport) -> None:
+        self.journal.put(("commission", {"exec_id": report.execId, **self.commission_data(report)}))
+
+    def _on_order(self, trade: Trade) -> None:
+        if trade.order.permId:
+            self.journal.put(("order", self.order_data(trade)))
+
+    async def _fetch_history(self) -> dict[str, list[dict[str, Any]]]:
+        assert self.ib is not None
+        if not (self.connected and self.ib.isConnected()):
+            raise ConnectionError("Failed to connect to IB Gateway")
+        fills = await asyncio.wait_for(self.ib.reqExecutionsAsync(), settings.IB_REQUEST_TIMEOUT)
+        known = self.ib.wrapper.fills
+        executions = [self.execution_data(known.get(f.execution.execId, f)) for f in fills]
+        self.request_exec_ids.update(f.execution.execId for f in fills)
+        completed = await asyncio.wait_for(
+            self.ib.reqCompletedOrdersAsync(apiOnly=False), settings.IB_REQUEST_TIMEOUT
+        )
+        orders = [self.order_data(t) for t in completed if t.order.permId]
+        orders += [self.order_data(t) for t in self.ib.openTrades() if t.order.permId]
+        return {"executions": executions, "orders": orders}
+
+    def fetch_history(self) -> dict[str, list[dict[str, Any]]]:
+        """From a task thread: the gateway's executions and orders of the day."""
+        return self.call(self._fetch_history(), timeout=3 * settings.IB_REQUEST_TIMEOUT)
 
     # --- the mirror -------------------------------------------------------------
 
@@ -591,6 +720,64 @@ class _Publisher:
             with self.lock:
                 snapshot, self.latest = self.latest, None
             self.write(snapshot or {})
+
+
+class _JournalWriter:
+    """Stores fills, commissions and order states in the journal from a thread
+    of its own (database writes never stall the gateway loop), and runs the
+    sync after every (re)connect.  A write that fails is logged; the next
+    scheduled sync stores what it missed."""
+
+    def __init__(self, runtime: GatewayRuntime) -> None:
+        self.runtime = runtime
+        self.queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self.thread.join(5)
+
+    def put(self, item: tuple[str, Any]) -> None:
+        self.queue.put(item)
+
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait until everything queued so far is written (tests, shutdown)."""
+        done = threading.Event()
+        self.queue.put(("barrier", done))
+        done.wait(timeout)
+
+    def _run(self) -> None:
+        from django.db import close_old_connections
+
+        from journal import services
+
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            kind, data = item
+            try:
+                if kind == "execution":
+                    services.execution_record(data=data, source="trades()")
+                elif kind == "commission":
+                    services.commission_record(
+                        exec_id=data["exec_id"],
+                        commission=data["commission"],
+                        currency=data["commission_currency"],
+                        realized_pnl=data["realized_pnl"],
+                    )
+                elif kind == "order":
+                    services.order_record(data=data)
+                elif kind == "sync":
+                    services.executions_sync(fetch=self.runtime.fetch_history, trigger=data)
+                elif kind == "barrier":
+                    data.set()
+            except Exception:  # keep writing; the scheduled sync repairs gaps
+                log.exception("journal write failed (%s)", kind)
+                close_old_connections()
 
 
 _runtime: GatewayRuntime | None = None

@@ -1,0 +1,55 @@
+"""Reads from the journal, shaped like the API's execution rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+
+from journal.models import Execution
+
+
+def executions_query(
+    *,
+    symbol: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    side: str | None = None,
+    order_ref: str | None = None,
+) -> QuerySet[Execution]:
+    rows = Execution.objects.all()
+    if symbol:
+        rows = rows.filter(symbol=symbol.upper())
+    if since:
+        rows = rows.filter(executed_at__gte=since)
+    if until:
+        rows = rows.filter(executed_at__lt=until)
+    if side:
+        rows = rows.filter(side=side)
+    if order_ref is not None:
+        rows = rows.filter(order_ref=order_ref)
+    return rows.order_by("-executed_at", "-id")
+
+
+def _number(value: Any) -> float | int:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def execution_row(row: Execution) -> dict[str, Any]:
+    when = row.executed_at.astimezone(dt.UTC)
+    return {
+        "symbol": row.symbol,
+        "side": row.side,
+        "qty": _number(row.quantity),
+        "price": float(row.price),
+        "time": when.strftime("%Y%m%d %H:%M:%S"),
+        "timestamp": when.isoformat().replace("+00:00", "Z"),
+        "orderId": row.order_id,
+        "permId": row.perm_id,
+        "orderRef": row.order_ref,
+        "execId": row.exec_id,
+        "commission": float(row.commission) if row.commission is not None else None,
+        "source": row.source,
+    }

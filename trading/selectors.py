@@ -93,3 +93,53 @@ def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
     if filters["since"] and when < filters["since"]:
         return False
     return not (filters["until"] and when >= filters["until"])
+
+
+def health_get() -> tuple[bool, dict[str, Any]]:
+    """Liveness of every part, without account data.  Healthy = Redis and the
+    database answer, the worker's heartbeat is fresh and the gateway connected."""
+    from django.conf import settings
+    from django.db import connection
+
+    from journal.models import SyncRun
+    from trading.exceptions import StateStoreUnavailable
+
+    try:
+        beat = mirror.heartbeat()
+        redis_ok = True
+    except StateStoreUnavailable:
+        beat, redis_ok = None, False
+    try:
+        connection.ensure_connection()
+        last = SyncRun.objects.order_by("-started_at").first()
+        database_ok = True
+    except Exception:  # any database error means: not healthy
+        last, database_ok = None, False
+    age = mirror.heartbeat_age(beat)
+    worker_ok = age is not None and age <= settings.GATEWAY_STALE_AFTER
+    connected = bool(worker_ok and beat and beat.get("connected"))
+    account = str((beat or {}).get("account") or "")
+    mode = "unknown" if not account else ("paper" if account.startswith("DU") else "live")
+    body = {
+        "status": "ok",
+        "gateway": {
+            "connected": connected,
+            "server_version": (beat or {}).get("server_version") or None,
+            "trading_mode": mode,
+            "last_error": (beat or {}).get("last_error") or "",
+        },
+        "worker": {
+            "alive": worker_ok,
+            "heartbeat_age_s": round(age, 3) if age is not None else None,
+        },
+        "journal": {
+            "last_sync": last.started_at.isoformat() if last else None,
+            "last_sync_ok": last.ok if last else None,
+        },
+        "redis": redis_ok,
+        "database": database_ok,
+    }
+    healthy = redis_ok and database_ok and connected
+    if not healthy:
+        body["status"] = "unavailable"
+    return healthy, body

@@ -3,6 +3,7 @@ from django.urls import path
 from trading import views
 
 urlpatterns = [
+    path("health", views.HealthView.as_view(), name="health"),
     path("account", views.AccountView.as_view(), name="account"),
     path("positions", views.PositionsView.as_view(), name="positions"),
     path("orders", views.OrdersView.as_view(), name="orders"),

@@ -27,6 +27,19 @@ def _example(name: str, value: Any, **kwargs: Any) -> OpenApiExample:
     return OpenApiExample(name, value=value, **kwargs)
 
 
+class HealthView(APIView):
+    @extend_schema(
+        summary="Health of the service: gateway, worker, journal sync, Redis, database",
+        responses={
+            200: OpenApiResponse(description="healthy"),
+            503: OpenApiResponse(description="not"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        healthy, body = selectors.health_get()
+        return Response(body, status=200 if healthy else 503)
+
+
 class AccountView(APIView):
     @extend_schema(
         summary="Account summary: balance and available cash",

@@ -27,6 +27,10 @@ def test_gateway_crash_gives_quick_503s_then_recovers(api: Stack) -> None:
         response = api.get(path)
         assert (response.status_code, response.json()) == (503, UNAVAILABLE)
         assert time.monotonic() - started < 2
+    health = api.get("/health")
+    assert health.status_code == 503
+    assert health.json()["gateway"]["connected"] is False
+    assert health.json()["status"] == "unavailable"
     # History comes from the journal: it does not need the gateway.
     assert api.get("/executions").status_code == 200
     started = time.monotonic()

@@ -116,3 +116,18 @@ def test_web_processes_never_import_ib_async(api: Stack) -> None:
         [sys.executable, "-c", code], env=api.env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_health_reports_every_part_without_account_data(api: Stack) -> None:
+    response = api.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["gateway"]["connected"] is True
+    assert body["gateway"]["server_version"] == 178
+    assert body["gateway"]["trading_mode"] == "paper"
+    assert body["worker"]["alive"] is True
+    assert body["redis"] is True
+    assert body["database"] is True
+    assert "DU1234567" not in response.text

@@ -23,6 +23,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The guide's JavaScript example runs in the tests: axios, pinned by the lock file.
+tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel error
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
@@ -36,11 +40,11 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-pytest-sqlite: $(VENV)/.dev
+pytest-sqlite: $(VENV)/.dev tests/js/node_modules/.package-lock.json
 	mkdir -p var
 	$(TEST_ENV) DATABASE_URL=sqlite:///var/db.sqlite3 SQLITE_TEST_PATH=var/test.sqlite3 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-pytest-postgres: $(VENV)/.dev
+pytest-postgres: $(VENV)/.dev tests/js/node_modules/.package-lock.json
 	# The simulator suite has no database; it runs once, in the SQLite pass.
 	$(TEST_ENV) DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest --ignore=tests/ibsim $(PYTEST_ARGS)
 

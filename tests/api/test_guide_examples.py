@@ -126,3 +126,26 @@ def test_the_guides_curl_examples_run_unchanged(demo: str) -> None:
     assert '"type":"LMT","trigger":230.0,"status":"SUBMITTED"' in out
     # The guide cancels a made-up permId: a clear 404 body, not a crash.
     assert out.rstrip().endswith('{"detail":"Order not found or already filled"}')
+
+
+def test_the_guides_javascript_example_runs_unchanged(demo: str) -> None:
+    code = guide_block("const axios = require('axios');", "main().catch(console.error);")
+
+    result = subprocess.run(
+        ["node", "-e", code],
+        cwd=ROOT / "tests" / "js",  # axios from tests/js/node_modules (make test installs it)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert not result.stderr, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert re.fullmatch(r"Balance: \$[\d,.]+", lines[0])
+    assert re.fullmatch(r"Cash: \$[\d,.]+", lines[1])
+    perm_id = re.fullmatch(r"Order placed: (\d+)", lines[2])
+    assert perm_id, lines[2]
+    assert re.fullmatch(r"Pending orders: [1-9]\d*", lines[3])
+    assert lines[4] == f"✅ Order {perm_id[1]} cancelled"

@@ -153,6 +153,8 @@ IB_REQUEST_TIMEOUT = env.float("IB_REQUEST_TIMEOUT", default=10.0)
 ORDER_ACK_TIMEOUT = env.float("ORDER_ACK_TIMEOUT", default=15.0)
 # Reads answer 503 when the worker's heartbeat is older than this.
 GATEWAY_STALE_AFTER = env.float("GATEWAY_STALE_AFTER", default=5.0)
+# Seconds an Idempotency-Key and its answer are kept (at least a day).
+IDEMPOTENCY_KEY_TTL = max(env.int("IDEMPOTENCY_KEY_TTL", default=7 * 24 * 3600), 24 * 3600)
 IB_RECONNECT_MAX_DELAY = env.float("IB_RECONNECT_MAX_DELAY", default=10.0)
 
 # Mount /bench/noop (the benchmark's floor B). Off except under `make bench`.

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trading import selectors, serializers, services
+from trading import idempotency, selectors, serializers, services
 
 ERRORS = {
     400: OpenApiResponse(serializers.ErrorOut, description="Invalid input or unknown symbol"),
@@ -21,6 +21,10 @@ ERRORS = {
     504: OpenApiResponse(serializers.ErrorOut, description="IB Gateway did not answer in time"),
 }
 READ_ERRORS = {503: ERRORS[503]}
+
+
+def _key(request: Request) -> str | None:
+    return request.headers.get(idempotency.HEADER)
 
 
 def _example(name: str, value: Any, **kwargs: Any) -> OpenApiExample:
@@ -184,8 +188,13 @@ class _PlaceOrderView(APIView):
     def post(self, request: Request) -> Response:
         form = self.request_serializer(data=request.data)
         form.is_valid(raise_exception=True)
-        perm_ids = services.order_place(kind=self.kind, data=dict(form.validated_data))
-        return Response({"status": f"✅ {self.label} order sent", "permId": perm_ids[0]})
+        data = dict(form.validated_data)
+
+        def place() -> Response:
+            perm_ids = services.order_place(kind=self.kind, data=data)
+            return Response({"status": f"✅ {self.label} order sent", "permId": perm_ids[0]})
+
+        return idempotency.run_once(_key(request), request.path, data, place)
 
 
 def _order_schema(
@@ -300,8 +309,13 @@ class BracketOrderView(APIView):
         has acknowledged all three legs (permIds: parent, stop-loss, take-profit)."""
         form = serializers.BracketOrderRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        perm_ids = services.order_place(kind="bracket", data=dict(form.validated_data))
-        return Response({"status": "✅ Bracket order sent", "permIds": perm_ids})
+        data = dict(form.validated_data)
+
+        def place() -> Response:
+            perm_ids = services.order_place(kind="bracket", data=data)
+            return Response({"status": "✅ Bracket order sent", "permIds": perm_ids})
+
+        return idempotency.run_once(_key(request), request.path, data, place)
 
 
 class CancelOrderView(APIView):
@@ -325,5 +339,9 @@ class CancelOrderView(APIView):
         form = serializers.CancelOrderRequest(data=request.data)
         form.is_valid(raise_exception=True)
         perm_id = form.validated_data["perm_id"]
-        services.order_cancel(perm_id=perm_id)
-        return Response({"status": f"✅ Order {perm_id} cancelled"})
+
+        def cancel() -> Response:
+            services.order_cancel(perm_id=perm_id)
+            return Response({"status": f"✅ Order {perm_id} cancelled"})
+
+        return idempotency.run_once(_key(request), request.path, {"perm_id": perm_id}, cancel)

@@ -18,6 +18,17 @@ if (BASE_DIR / ".env").is_file():
 
 # --- Django core -----------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Production hardening (manage.py check --deploy passes with these defaults
+# when DJANGO_SECURE=1; the local demo runs plain HTTP on loopback).
+SECURE = env.bool("DJANGO_SECURE", default=False)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=SECURE)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+X_FRAME_OPTIONS = "DENY"
 # The fallback key is only good for the local demo and tests; production
 # settings checks (issue: security) refuse it outside loopback.
 INSECURE_DEV_SECRET_KEY = "insecure-dev-key-only-for-the-local-demo-and-tests-0123456789abcdef"
@@ -82,6 +93,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = env.int(
         "SQLITE_TIMEOUT_SECONDS", default=20
     )
+    # Take the write lock when a transaction begins: a deferred transaction that
+    # reads, then writes (the journal's upserts) fails at once with "database is
+    # locked" when another one does the same, instead of waiting for the lock.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     # Tests share the test database with real worker processes, so it must be a
     # file, not the in-memory default.
     DATABASES["default"]["TEST"] = {
@@ -169,10 +184,26 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "trading.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": RENDERER_CLASSES,
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    # API tokens with a scope (read, trade, live); see trading/auth.py.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["trading.auth.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["trading.auth.ScopePermission"],
     "UNAUTHENTICATED_USER": None,
 }
+
+# --- Access and trading safety ----------------------------------------------
+# The local demo (`make run` sets it) serves the guide's unauthenticated
+# examples; only on a loopback bind, and never for live trading.
+LOCAL_DEMO = env.bool("IBKR_LOCAL_DEMO", default=False)
+WEB_BIND = env("WEB_BIND", default="127.0.0.1:8000")
+# Live trading needs this switch AND a token with the "live" scope. Without it
+# every order against a live gateway (port 4001/7496, or a non-DU account) is refused.
+LIVE_TRADING = env.bool("LIVE_TRADING", default=False)
+LIVE_PORTS = (4001, 7496)
+# Pre-trade limits (0 / empty = no limit).
+MAX_ORDER_QUANTITY = env.float("MAX_ORDER_QUANTITY", default=10_000)
+MAX_ORDER_NOTIONAL = env.float("MAX_ORDER_NOTIONAL", default=1_000_000)
+SYMBOL_ALLOWLIST = [s.upper() for s in env.list("SYMBOL_ALLOWLIST", default=[])]
+SYMBOL_DENYLIST = [s.upper() for s in env.list("SYMBOL_DENYLIST", default=[])]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IBKR Trading API",

@@ -41,7 +41,8 @@ def database_url(settings_dict: dict[str, Any]) -> str:
 
 
 class Stack:
-    def __init__(self, db_url: str, **overrides: str) -> None:
+    def __init__(self, db_url: str, sim_args: tuple[str, ...] = (), **overrides: str) -> None:
+        self.sim_args = sim_args
         self.token = uuid.uuid4().hex[:8]
         self.web_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
@@ -79,6 +80,7 @@ class Stack:
 
     def start_simulator(self) -> None:
         args = [sys.executable, "-m", "ibsim", "--port", "0", "--control-port", "0", "--no-walk"]
+        args += list(self.sim_args)
         proc = subprocess.Popen(
             args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
@@ -111,6 +113,31 @@ class Stack:
                 "-b", f"127.0.0.1:{self.web_port}", "-k", "gthread", "-w", "1", "--threads", "8",
             ],
         )  # fmt: skip
+
+    def start_extra_web(self, name: str, **overrides: str) -> str:
+        """Another gunicorn on the same worker and Redis, with other settings
+        (e.g. authentication required); returns its base URL."""
+        port = free_port()
+        env = {**self.env, **overrides}
+        log = open(LOGS / f"{self.token}-{name}.log", "wb")  # noqa: SIM115
+        self.procs[name] = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "ibkr_project.wsgi",
+                "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "1", "--threads", "4",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {LOGS}")
+            try:
+                requests.get(f"{base}/health", timeout=2)
+                return base
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError(f"{name} did not start")
 
     def start(self) -> Stack:
         self.start_simulator()
@@ -151,6 +178,8 @@ class Stack:
             proc.wait(5)
 
     def stop(self) -> None:
+        for name in [n for n in self.procs if n not in ("web", "worker", "ibsim")]:
+            self.stop_process(name)
         for name in ("web", "worker", "ibsim"):
             self.stop_process(name)
 

@@ -81,3 +81,24 @@ class OrderExpired(DomainError):
     status_code: int = status.HTTP_504_GATEWAY_TIMEOUT
     default_detail = "The order was not placed: it could not be sent to IB before its deadline"
     default_code = "order_expired"
+
+
+class TradingHalted(DomainError):
+    status_code: int = status.HTTP_403_FORBIDDEN
+    default_detail = "Trading is halted (kill switch): new orders are refused, cancels still work"
+    default_code = "trading_halted"
+
+
+class LiveTradingRefused(DomainError):
+    status_code: int = status.HTTP_403_FORBIDDEN
+    default_detail = (
+        "The gateway is connected to a live account: orders are refused unless "
+        "LIVE_TRADING=1 and the token has the 'live' scope"
+    )
+    default_code = "live_trading_refused"
+
+
+class LimitExceeded(DomainError):
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    default_detail = "The order breaks a pre-trade limit"
+    default_code = "limit_exceeded"

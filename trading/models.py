@@ -20,3 +20,73 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.endpoint} -> {self.status_code or 'running'}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API.  Only its SHA-256 is stored; the token is
+    shown once, when it is created (admin or `manage.py create_api_token`)."""
+
+    READ, TRADE, LIVE = "read", "trade", "live"
+    SCOPES = [
+        (READ, "read: account, positions, orders, executions"),
+        (TRADE, "trade: read, and place and cancel paper orders"),
+        (LIVE, "live: trade, also against a live account (needs LIVE_TRADING=1)"),
+    ]
+
+    name = models.CharField(max_length=100, unique=True)
+    scope = models.CharField(max_length=8, choices=SCOPES, default=READ)
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text="first characters, to recognise it"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scope}, {self.prefix}…)"
+
+    @property
+    def can_trade(self) -> bool:
+        return self.scope in (self.TRADE, self.LIVE)
+
+
+class TradingControl(models.Model):
+    """The kill switch (one row): when halted, new orders are refused; cancels
+    still work."""
+
+    halted = models.BooleanField(default=False)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "trading control (kill switch)"
+        verbose_name_plural = "trading control (kill switch)"
+
+    def __str__(self) -> str:
+        return f"trading {'HALTED' if self.halted else 'enabled'}"
+
+
+class OrderRequestLog(models.Model):
+    """The audit trail: every order or cancel request, recorded before it is
+    queued, and its outcome after."""
+
+    endpoint = models.CharField(max_length=32)
+    client = models.CharField(max_length=100, help_text="token name, or 'anonymous (local demo)'")
+    remote_addr = models.CharField(max_length=64, blank=True, default="")
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    body = models.JSONField()
+    state = models.CharField(max_length=16, default="queued", db_index=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    perm_ids = models.JSONField(default=list, blank=True)
+    error_code = models.IntegerField(null=True, blank=True, help_text="IB's error code")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} by {self.client}: {self.state}"

@@ -118,14 +118,19 @@ def health_get() -> tuple[bool, dict[str, Any]]:
     age = mirror.heartbeat_age(beat)
     worker_ok = age is not None and age <= settings.GATEWAY_STALE_AFTER
     connected = bool(worker_ok and beat and beat.get("connected"))
-    account = str((beat or {}).get("account") or "")
-    mode = "unknown" if not account else ("paper" if account.startswith("DU") else "live")
+    from trading.risk import trading_mode
+
+    mode = trading_mode(beat) if beat and beat.get("account") else "unknown"
+    mismatch = mode == "live" and not settings.LIVE_TRADING
     body = {
         "status": "ok",
         "gateway": {
             "connected": connected,
             "server_version": (beat or {}).get("server_version") or None,
             "trading_mode": mode,
+            "live_trading_enabled": settings.LIVE_TRADING,
+            # A live gateway while live trading is off: every order is refused.
+            "mode_mismatch": mismatch,
             "last_error": (beat or {}).get("last_error") or "",
         },
         "worker": {
@@ -139,7 +144,7 @@ def health_get() -> tuple[bool, dict[str, Any]]:
         "redis": redis_ok,
         "database": database_ok,
     }
-    healthy = redis_ok and database_ok and connected
+    healthy = redis_ok and database_ok and connected and not mismatch
     if not healthy:
-        body["status"] = "unavailable"
+        body["status"] = "mode_mismatch" if mismatch and connected else "unavailable"
     return healthy, body

@@ -1,17 +1,22 @@
 """Writes: orders go on the gateway queue; the answer comes back once IB has
-acknowledged them (permId known) or the deadline has passed."""
+acknowledged them (permId known) or the deadline has passed.  Every request is
+checked (kill switch, limits, live vs paper) and recorded in the audit trail
+before it is queued, and its outcome after."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from trading import mirror, tasks
+from trading import mirror, risk, tasks
 from trading.exceptions import (
+    DomainError,
     GatewayTimeout,
     GatewayUnavailable,
     OrderExpired,
@@ -19,44 +24,111 @@ from trading.exceptions import (
     OrderRejected,
     StateStoreUnavailable,
 )
+from trading.models import ApiToken, OrderRequestLog
 
 # How long the web waits beyond the deadline the worker enforces, so the
 # worker's own answer (placed, rejected, expired) arrives before we give up.
 RESULT_GRACE = 2.0
 
 
-def _run(task: Any, **kwargs: Any) -> dict[str, Any]:
-    mirror.require_ready()
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: for the audit trail and the live-trading check."""
+
+    client: str
+    token: ApiToken | None = None
+    remote_addr: str = ""
+    idempotency_key: str = ""
+
+
+def _outcome_error(outcome: dict[str, Any]) -> DomainError:
+    kind, message = outcome.get("kind"), outcome.get("message") or ""
+    if kind == "unavailable":
+        return GatewayUnavailable()
+    if kind == "timeout":
+        return GatewayTimeout(detail=message)
+    if kind == "expired":
+        return OrderExpired()
+    if kind == "not_found":
+        return OrderNotFound()
+    return OrderRejected(detail=message)
+
+
+def _run(task: Any, log: OrderRequestLog, **kwargs: Any) -> dict[str, Any]:
+    started = time.monotonic()
     deadline = time.time() + settings.ORDER_ACK_TIMEOUT
+    outcome: dict[str, Any] = {}
+    error: DomainError | None = None
     try:
         result = task.apply_async(kwargs={**kwargs, "deadline": deadline}, expires=deadline)
     except OperationalError as exc:
-        raise StateStoreUnavailable() from exc
-    try:
-        outcome: dict[str, Any] = result.get(timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE)
-    except CeleryTimeout as exc:
-        raise GatewayTimeout() from exc
-    finally:
-        result.forget()
-    if outcome.get("ok"):
+        error = StateStoreUnavailable()
+        raise error from exc
+    else:
+        try:
+            outcome = result.get(timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE)
+        except CeleryTimeout as exc:
+            error = GatewayTimeout()
+            raise error from exc
+        finally:
+            result.forget()
+        if not outcome.get("ok"):
+            error = _outcome_error(outcome)
+            raise error
         return outcome
-    kind, message = outcome.get("kind"), outcome.get("message") or ""
-    if kind == "unavailable":
-        raise GatewayUnavailable()
-    if kind == "timeout":
-        raise GatewayTimeout(detail=message)
-    if kind == "expired":
-        raise OrderExpired()
-    if kind == "not_found":
-        raise OrderNotFound()
-    raise OrderRejected(detail=message)
+    finally:
+        log.latency_ms = round((time.monotonic() - started) * 1000, 3)
+        log.answered_at = timezone.now()
+        if error is None:
+            log.state = "done"
+            log.http_status = 200
+            log.perm_ids = outcome.get("perm_ids") or [kwargs.get("perm_id")]
+        else:
+            log.state = outcome.get("kind") or error.default_code
+            log.http_status = error.status_code
+            log.error = str(error.detail)
+            log.error_code = outcome.get("code") or None
+        log.save()
 
 
-def order_place(*, kind: str, data: dict[str, Any]) -> list[int]:
+def _log(endpoint: str, body: dict[str, Any], actor: Actor) -> OrderRequestLog:
+    return OrderRequestLog.objects.create(
+        endpoint=endpoint,
+        client=actor.client,
+        remote_addr=actor.remote_addr,
+        idempotency_key=actor.idempotency_key,
+        body=body,
+    )
+
+
+def _refuse(log: OrderRequestLog, error: DomainError) -> DomainError:
+    log.state = "refused"
+    log.http_status = error.status_code
+    log.error = str(error.detail)
+    log.answered_at = timezone.now()
+    log.save()
+    return error
+
+
+def order_place(*, kind: str, data: dict[str, Any], actor: Actor) -> list[int]:
     """Place a limit, market, stop or bracket order; returns the permIds."""
-    outcome = _run(tasks.order_place, kind=kind, data=data)
+    log = _log(f"order/{kind}", data, actor)
+    try:
+        risk.halt_check()
+        risk.limits_check(data=data)
+        beat = mirror.require_ready()
+        risk.live_check(beat=beat, token=actor.token)
+    except DomainError as exc:
+        raise _refuse(log, exc) from None
+    outcome = _run(tasks.order_place, log, kind=kind, data=data)
     return [int(p) for p in outcome["perm_ids"]]
 
 
-def order_cancel(*, perm_id: int) -> None:
-    _run(tasks.order_cancel, perm_id=perm_id)
+def order_cancel(*, perm_id: int, actor: Actor) -> None:
+    """Cancel by permId; allowed also while trading is halted."""
+    log = _log("order/cancel", {"perm_id": perm_id}, actor)
+    try:
+        mirror.require_ready()
+    except DomainError as exc:
+        raise _refuse(log, exc) from None
+    _run(tasks.order_cancel, log, perm_id=perm_id)

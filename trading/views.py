@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trading import idempotency, selectors, serializers, services
+from trading import auth, idempotency, selectors, serializers, services
 
 ERRORS = {
     400: OpenApiResponse(serializers.ErrorOut, description="Invalid input or unknown symbol"),
@@ -27,11 +27,22 @@ def _key(request: Request) -> str | None:
     return request.headers.get(idempotency.HEADER)
 
 
+def _actor(request: Request) -> services.Actor:
+    return services.Actor(
+        client=auth.client_label(request),
+        token=auth.request_token(request),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        idempotency_key=_key(request) or "",
+    )
+
+
 def _example(name: str, value: Any, **kwargs: Any) -> OpenApiExample:
     return OpenApiExample(name, value=value, **kwargs)
 
 
 class HealthView(APIView):
+    public = True  # no token needed, and no account data in it
+
     @extend_schema(
         summary="Health of the service: gateway, worker, journal sync, Redis, database",
         responses={
@@ -191,7 +202,7 @@ class _PlaceOrderView(APIView):
         data = dict(form.validated_data)
 
         def place() -> Response:
-            perm_ids = services.order_place(kind=self.kind, data=data)
+            perm_ids = services.order_place(kind=self.kind, data=data, actor=_actor(request))
             return Response({"status": f"✅ {self.label} order sent", "permId": perm_ids[0]})
 
         return idempotency.run_once(_key(request), request.path, data, place)
@@ -312,7 +323,7 @@ class BracketOrderView(APIView):
         data = dict(form.validated_data)
 
         def place() -> Response:
-            perm_ids = services.order_place(kind="bracket", data=data)
+            perm_ids = services.order_place(kind="bracket", data=data, actor=_actor(request))
             return Response({"status": "✅ Bracket order sent", "permIds": perm_ids})
 
         return idempotency.run_once(_key(request), request.path, data, place)
@@ -341,7 +352,7 @@ class CancelOrderView(APIView):
         perm_id = form.validated_data["perm_id"]
 
         def cancel() -> Response:
-            services.order_cancel(perm_id=perm_id)
+            services.order_cancel(perm_id=perm_id, actor=_actor(request))
             return Response({"status": f"✅ Order {perm_id} cancelled"})
 
         return idempotency.run_once(_key(request), request.path, {"perm_id": perm_id}, cancel)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
@@ -13,7 +14,7 @@ from tests.stack import Stack
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 
-def _limit(ref: str) -> dict[str, object]:
+def _limit(ref: str) -> dict[str, Any]:
     return {
         "symbol": "AAPL",
         "action": "BUY",

@@ -541,6 +541,9 @@ class GatewayRuntime:
             return Outcome.fail("expired", "deadline passed before the order could be sent")
         if not (self.connected and self.ib.isConnected()):
             return Outcome.fail("unavailable", "Failed to connect to IB Gateway")
+        if self.is_live() and not settings.LIVE_TRADING:
+            # The web side refuses these already; the worker never sends one either.
+            return Outcome.fail("rejected", "Live account and LIVE_TRADING is off: order refused")
         symbol = data["symbol"]
         label = ORDER_TYPE_NAMES[kind]
         try:
@@ -588,6 +591,9 @@ class GatewayRuntime:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=remaining)
+
+    def is_live(self) -> bool:
+        return settings.IB_PORT in settings.LIVE_PORTS or not self.account.startswith("DU")
 
     def _why(self, trade: Trade) -> str:
         for entry in reversed(trade.log):

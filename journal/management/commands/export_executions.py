@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -43,7 +42,13 @@ class Command(BaseCommand):
             since=_moment(options["since"]),
             until=_moment(options["until"]),
         ).order_by("executed_at", "id")
-        out = open(options["output"], "w", newline="") if options["output"] else sys.stdout  # noqa: SIM115
+        out: Any
+        if options["output"]:
+            out = open(options["output"], "w", newline="")  # noqa: SIM115
+        else:
+            # The command's stdout (call_command(stdout=...) captures it), written as is.
+            self.stdout.ending = ""
+            out = self.stdout
         try:
             if options["format"] == "csv":
                 writer = csv.writer(out)
@@ -57,7 +62,7 @@ class Command(BaseCommand):
                     out.write(("," if index else "") + "\n" + json.dumps(item))
                 out.write("\n]\n")
         finally:
-            if out is not sys.stdout:
+            if out is not self.stdout:
                 out.close()
 
 

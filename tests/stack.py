@@ -79,7 +79,10 @@ class Stack:
         return proc
 
     def start_simulator(self) -> None:
-        args = [sys.executable, "-m", "ibsim", "--port", "0", "--control-port", "0", "--no-walk"]
+        args = [
+            sys.executable, "-m", "ibsim", "--no-walk",
+            "--port", str(self.sim_port), "--control-port", str(self.control_port),
+        ]  # fmt: skip
         args += list(self.sim_args)
         proc = subprocess.Popen(
             args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -93,6 +96,19 @@ class Stack:
         self.sim_port, self.control_port = int(match[1]), int(match[2])
         self.procs["ibsim"] = proc
         self.env["IB_PORT"] = str(self.sim_port)
+
+    def restart_simulator(self) -> None:
+        """Kill the simulator (a gateway crash) and start it again on the same ports."""
+        self.stop_process("ibsim", kill=True)
+        deadline = time.time() + 10
+        while True:
+            try:
+                self.start_simulator()
+                return
+            except RuntimeError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def start_worker(self) -> None:
         self._spawn(

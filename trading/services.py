@@ -120,7 +120,7 @@ def order_place(*, kind: str, data: dict[str, Any], actor: Actor) -> list[int]:
         risk.live_check(beat=beat, token=actor.token)
     except DomainError as exc:
         raise _refuse(log, exc) from None
-    outcome = _run(tasks.order_place, log, kind=kind, data=data)
+    outcome = _run(tasks.order_place, log, kind=kind, data=data, request_id=log.pk)
     return [int(p) for p in outcome["perm_ids"]]
 
 

@@ -12,7 +12,9 @@ from django.conf import settings
 
 
 @shared_task(name="trading.order_place", acks_late=False)
-def order_place(kind: str, data: dict[str, Any], deadline: float) -> dict[str, Any]:
+def order_place(
+    kind: str, data: dict[str, Any], deadline: float, request_id: int | None = None
+) -> dict[str, Any]:
     """Place an order (all legs of a bracket) and wait until IB acknowledges it.
 
     acks_late is off on purpose: a worker killed mid-order must not have the
@@ -23,7 +25,8 @@ def order_place(kind: str, data: dict[str, Any], deadline: float) -> dict[str, A
         return Outcome.fail("expired", "deadline passed before the order could be sent")
     runtime = get_runtime()
     outcome = runtime.call(
-        runtime.place(kind, data, deadline), timeout=max(deadline - time.time(), 0) + 5
+        runtime.place(kind, data, deadline, request_id),
+        timeout=max(deadline - time.time(), 0) + 5,
     )
     runtime.publish_now()
     return dict(outcome)

@@ -31,10 +31,12 @@ from ib_async.util import UNSET_DOUBLE
 
 from trading import mirror
 from trading.gateway import mapping
+from trading.gateway.intents import IntentStore
 
 log = logging.getLogger("trading.gateway")
 T = TypeVar("T")
 
+FULL_REPUBLISH_EVERY = 10.0  # seconds between full republishes of an unchanged state
 ORDER_TYPE_NAMES = {"limit": "limit", "market": "market", "stop": "stop", "bracket": "bracket"}
 
 
@@ -76,6 +78,8 @@ class GatewayRuntime:
         self.publisher = _Publisher(self)
         self.journal = _JournalWriter(self)
         self.raw_times: dict[str, str] = {}
+        self.intents = IntentStore()
+        self.in_flight: set[int] = set()
         self.unset_pnl: set[str] = set()
         self._stopping = False
         self._wake: asyncio.Event | None = None
@@ -193,6 +197,46 @@ class GatewayRuntime:
         self._on_change()
         self.publisher.beat()
         self.journal.put(("sync", "connect"))
+        self._reconcile_intents()
+
+    def _reconcile_intents(self) -> None:
+        """Orders of requests whose worker died mid-order: cancel what still
+        works (its client was told it failed), record what happened."""
+        assert self.ib is not None
+        try:
+            pending = self.intents.pending()
+        except Exception:
+            log.warning("could not read order intents", exc_info=True)
+            return
+        for request_id, intent in pending.items():
+            if request_id in self.in_flight:
+                continue
+            keys = {(intent["client_id"], order_id) for order_id in intent["order_ids"]}
+            trades = [t for t in self.ib.trades() if (t.order.clientId, t.order.orderId) in keys]
+            filled = [
+                f for f in self.ib.fills() if (f.execution.clientId, f.execution.orderId) in keys
+            ]
+            working = [t for t in trades if not t.isDone()]
+            for trade in working:
+                self.ib.cancelOrder(trade.order)
+            perm_ids = sorted({t.order.permId for t in trades if t.order.permId})
+            if filled:
+                state = "orphan_filled"
+            elif working:
+                state = "orphan_cancelled"
+            elif trades:
+                state = "orphan_done"
+            else:
+                state = "not_placed"
+            log.warning(
+                "reconciled order request %s of a worker that died mid-order: %s %s",
+                request_id,
+                state,
+                perm_ids,
+            )
+            self.journal.put(("audit", {"id": request_id, "state": state, "perm_ids": perm_ids}))
+            with contextlib.suppress(Exception):
+                self.intents.done(request_id)
 
     def _on_disconnected(self) -> None:
         self.connected = False
@@ -534,7 +578,9 @@ class GatewayRuntime:
             return [parent, stop_loss, take_profit]
         raise ValueError(f"unknown order kind {kind!r}")
 
-    async def place(self, kind: str, data: dict[str, Any], deadline: float) -> Outcome:
+    async def place(
+        self, kind: str, data: dict[str, Any], deadline: float, request_id: int | None = None
+    ) -> Outcome:
         assert self.ib is not None
         assert self.changed is not None
         if time.time() >= deadline:
@@ -559,8 +605,33 @@ class GatewayRuntime:
         if time.time() >= deadline:
             return Outcome.fail("expired", "deadline passed before the order could be sent")
         orders = self._build(kind, data)
+        for order in orders:
+            if not order.orderId:
+                order.orderId = self.ib.client.getReqId()
+        ids = [order.orderId for order in orders]
+        if request_id is not None:
+            # Recorded before anything is sent: a worker dying from here on
+            # leaves a trace the next worker reconciles (trading.gateway.intents).
+            try:
+                self.intents.add(request_id, settings.IB_CLIENT_ID, ids)
+            except Exception:  # Redis down: do not send what could not be traced
+                return Outcome.fail("unavailable", "Failed to record the order intent (Redis)")
+            self.in_flight.add(request_id)
+        try:
+            return await self._send_and_wait(kind, contract, orders, ids, deadline)
+        finally:
+            if request_id is not None:
+                self.in_flight.discard(request_id)
+                with contextlib.suppress(Exception):
+                    self.intents.done(request_id)
+
+    async def _send_and_wait(
+        self, kind: str, contract: Contract, orders: list[Order], ids: list[int], deadline: float
+    ) -> Outcome:
+        assert self.ib is not None
+        assert self.changed is not None
+        label = ORDER_TYPE_NAMES[kind]
         trades = [self.ib.placeOrder(contract, order) for order in orders]
-        ids = [t.order.orderId for t in trades]
         while True:
             failure = next((self.order_errors.get(i) for i in ids if i in self.order_errors), None)
             if failure is not None:
@@ -671,6 +742,9 @@ class _Publisher:
         self.latest: dict[str, Any] | None = None
         self.write_lock = threading.Lock()
         self.written_seq = 0
+        self.last_full: dict[str, Any] = {}
+        self.last_full_write = 0.0
+        self.failed = False
         self.running = True
 
     def start(self) -> None:
@@ -714,10 +788,24 @@ class _Publisher:
             self._publish(snapshot)
 
     def _publish(self, snapshot: dict[str, Any]) -> None:
+        if snapshot:
+            self.last_full = snapshot
+        elif self.last_full and (
+            self.failed or time.monotonic() - self.last_full_write > FULL_REPUBLISH_EVERY
+        ):
+            # After a Redis outage (or restart: it may have lost every key) the
+            # whole state goes out again, not just the heartbeat.
+            snapshot = self.last_full
         try:
             mirror.publish({**snapshot, "heartbeat": self.heartbeat()})
         except Exception:  # Redis down: the next beat retries
-            log.warning("could not publish the gateway state", exc_info=True)
+            if not self.failed:
+                log.warning("could not publish the gateway state", exc_info=True)
+            self.failed = True
+            return
+        self.failed = False
+        if snapshot:
+            self.last_full_write = time.monotonic()
 
     def _run(self) -> None:
         while self.running:
@@ -779,6 +867,14 @@ class _JournalWriter:
                     services.order_record(data=data)
                 elif kind == "sync":
                     services.executions_sync(fetch=self.runtime.fetch_history, trigger=data)
+                elif kind == "audit":
+                    from trading.models import OrderRequestLog
+
+                    OrderRequestLog.objects.filter(pk=data["id"]).update(
+                        state=data["state"],
+                        perm_ids=data["perm_ids"],
+                        error=f"reconciled after a worker restart: {data['state']}",
+                    )
                 elif kind == "barrier":
                     data.set()
             except Exception:  # keep writing; the scheduled sync repairs gaps

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from celery.exceptions import TaskRevokedError
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.utils import timezone
@@ -69,6 +70,10 @@ def _run(task: Any, log: OrderRequestLog, **kwargs: Any) -> dict[str, Any]:
             outcome = result.get(timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE)
         except CeleryTimeout as exc:
             error = GatewayTimeout()
+            raise error from exc
+        except TaskRevokedError as exc:  # Celery dropped it at its deadline (expires)
+            error = OrderExpired()
+            outcome = {"kind": "expired"}
             raise error from exc
         finally:
             result.forget()

@@ -328,7 +328,8 @@ class Book:
         symbol = spec["symbol"]
         if existing is not None:
             return self._modify(existing, spec)
-        if order_id < self.next_valid_id(client_id) and order_id in self._used_ids(client_id):
+        if order_id < self.next_valid_id(client_id):
+            # Below the next valid id and not a working order of this client: used before.
             raise RejectError(103, "Duplicate order id")
         self.next_ids[client_id] = max(self.next_valid_id(client_id), order_id + 1)
         self.orders_total += 1
@@ -370,12 +371,22 @@ class Book:
             leg.held = False
             self._activate(leg)
             events.append(OrderEvent(leg))
+        if order.oca_group and order.oca_type == 1 and self._oca_filled(order):
+            # A member of its one-cancels-all group has filled already.
+            self._finish(order, "Cancelled")
+            events.append(OrderEvent(order, error=(202, "Order Canceled - reason:OCA group filled")))
         events += self.match(order.symbol)
         self.save()
         return events
 
-    def _used_ids(self, client_id: int) -> set[int]:
-        return {o.order_id for o in self.orders.values() if o.client_id == client_id}
+    def _oca_filled(self, order: Order) -> bool:
+        return any(
+            o is not order
+            and o.client_id == order.client_id
+            and o.oca_group == order.oca_group
+            and o.status == "Filled"
+            for o in self.orders.values()
+        )
 
     def _validate(self, spec: dict[str, Any]) -> None:
         if spec["action"] not in ("BUY", "SELL"):

@@ -52,5 +52,15 @@ pytest: pytest-sqlite pytest-postgres
 
 test: lint typecheck pytest
 
+# `make bench`: the stack on the simulator, measured against its floors
+# (docs/benchmarks.md; about 5 minutes). `make bench-smoke`: the same run in
+# seconds with tiny counts, results in var/bench/smoke.json.
+.PHONY: bench bench-smoke
+bench: $(VENV)/.dev
+	REDIS_URL=redis://127.0.0.1:6379/15 $(BIN)/python -m bench
+
+bench-smoke: $(VENV)/.dev
+	REDIS_URL=redis://127.0.0.1:6379/15 $(BIN)/python -m bench --smoke
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

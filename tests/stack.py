@@ -110,10 +110,14 @@ class Stack:
                     raise
                 time.sleep(0.2)
 
-    def start_worker(self) -> None:
+    def start_worker(self, supervised: bool = False) -> None:
+        """The gateway worker; supervised as in the Procfile (restarted when it
+        dies on its own) or bare, for tests that kill it on purpose."""
+        prefix = [sys.executable, "-m", "scripts.supervise"] if supervised else []
         self._spawn(
             "worker",
             [
+                *prefix,
                 sys.executable, "-m", "celery", "-A", "ibkr_project", "worker",
                 "-Q", self.env["GATEWAY_QUEUE"], "-P", "threads", "-c", "8",
                 "-n", f"gateway-{self.token}@%h", "--without-gossip", "--without-mingle",
@@ -155,9 +159,9 @@ class Stack:
                 time.sleep(0.2)
         raise RuntimeError(f"{name} did not start")
 
-    def start(self) -> Stack:
+    def start(self, supervised: bool = False) -> Stack:
         self.start_simulator()
-        self.start_worker()
+        self.start_worker(supervised)
         self.start_web()
         self.wait_ready()
         return self

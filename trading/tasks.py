@@ -24,10 +24,13 @@ def order_place(
     if time.time() >= deadline:
         return Outcome.fail("expired", "deadline passed before the order could be sent")
     runtime = get_runtime()
-    outcome = runtime.call(
-        runtime.place(kind, data, deadline, request_id),
-        timeout=max(deadline - time.time(), 0) + 5,
-    )
+    try:
+        outcome = runtime.call(
+            runtime.place(kind, data, deadline, request_id),
+            timeout=max(deadline - time.time(), 0) + 5,
+        )
+    finally:
+        runtime.intent_done(request_id)
     runtime.publish_now()
     return dict(outcome)
 

@@ -168,7 +168,7 @@ def test_redis_restart_under_load_recovers_and_loses_no_accepted_order(
     django_db_setup: object, django_db_blocker: Any, redis_server: tuple[str, Any]
 ) -> None:
     url, restart = redis_server
-    stack = Stack(_db_url(django_db_blocker), REDIS_URL=url).start()
+    stack = Stack(_db_url(django_db_blocker), REDIS_URL=url).start(supervised=True)
     try:
         answers: dict[str, int] = {}
 

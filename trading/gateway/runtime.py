@@ -36,6 +36,7 @@ from trading.gateway.intents import IntentStore
 log = logging.getLogger("trading.gateway")
 T = TypeVar("T")
 
+WRITER_PAUSE = 0.005  # seconds the journal writer yields before a write
 FULL_REPUBLISH_EVERY = 10.0  # seconds between full republishes of an unchanged state
 ORDER_TYPE_NAMES = {"limit": "limit", "market": "market", "stop": "stop", "bracket": "bracket"}
 
@@ -75,6 +76,9 @@ class GatewayRuntime:
         self.order_errors: dict[int, tuple[int, str]] = {}
         self.request_exec_ids: set[str] = set()
         self.seq = 0
+        self.fills_version = 0
+        self._executions_version: tuple[int, int, int] = (-1, -1, -1)
+        self._executions_rows: list[dict[str, Any]] = []
         self.publisher = _Publisher(self)
         self.journal = _JournalWriter(self)
         self.raw_times: dict[str, str] = {}
@@ -276,6 +280,7 @@ class GatewayRuntime:
             exec_details(fields)
 
         def on_commission_report(fields: list[str]) -> None:
+            self.fills_version += 1
             if len(fields) > 5 and fields[5] in ("", "1.7976931348623157E308"):
                 self.unset_pnl.add(fields[2])
             commission_report(fields)
@@ -339,12 +344,16 @@ class GatewayRuntime:
         }
 
     def _on_execution(self, trade: Trade, fill: Fill) -> None:
+        self.fills_version += 1
         self.journal.put(("execution", self.execution_data(fill)))
 
     def _on_commission(self, trade: Trade, fill: Fill, report: CommissionReport) -> None:
+        self.fills_version += 1
         self.journal.put(("commission", {"exec_id": report.execId, **self.commission_data(report)}))
 
     def _on_order(self, trade: Trade) -> None:
+        if trade.orderStatus.status == "Filled":
+            self.fills_version += 1
         if trade.order.permId:
             self.journal.put(("order", self.order_data(trade)))
 
@@ -381,11 +390,14 @@ class GatewayRuntime:
     async def _snapshot_now(self) -> dict[str, Any]:
         return self.snapshot()
 
+    async def _orders_now(self) -> dict[str, Any]:
+        self.seq += 1
+        return {"_seq": self.seq, "orders": self._orders()}
+
     def publish_now(self) -> None:
         """From a task thread: publish the current state before answering, so a
         client reading right after an order sees it."""
-        snap = self.call(self._snapshot_now(), timeout=5)
-        self.publisher.write(snap)
+        self.publisher.write(self.call(self._orders_now(), timeout=5))
 
     def snapshot(self) -> dict[str, Any]:
         assert self.ib is not None
@@ -433,6 +445,19 @@ class GatewayRuntime:
                 }
             )
         positions.sort(key=lambda p: p["symbol"])
+        orders = self._orders()
+        self.seq += 1
+        return {
+            "_seq": self.seq,
+            "account": account,
+            "positions": positions,
+            "orders": orders,
+            "executions": self._executions(),
+        }
+
+    def _orders(self) -> list[dict[str, Any]]:
+        assert self.ib is not None
+        ib = self.ib
         orders: list[dict[str, Any]] = []
         for trade in ib.openTrades():
             status = trade.orderStatus.status
@@ -459,18 +484,21 @@ class GatewayRuntime:
                 }
             )
         orders.sort(key=lambda o: o["permId"])
-        self.seq += 1
-        return {
-            "_seq": self.seq,
-            "account": account,
-            "positions": positions,
-            "orders": orders,
-            "executions": self._executions(),
-        }
+        return orders
 
     def _executions(self) -> list[dict[str, Any]]:
         """Session fills (live and from reqExecutions), corrections applied, plus
-        completed orders that have no fill here."""
+        completed orders that have no fill here.  Rebuilt only when a fill, a
+        commission or an order's state changed since the last time."""
+        assert self.ib is not None
+        version = (len(self.ib.wrapper.fills), self.fills_version, len(self.ib.wrapper.trades))
+        if version == self._executions_version:
+            return self._executions_rows
+        rows = self._build_executions()
+        self._executions_version, self._executions_rows = version, rows
+        return rows
+
+    def _build_executions(self) -> list[dict[str, Any]]:
         assert self.ib is not None
         by_stem: dict[str, dict[str, Any]] = {}
         for fill in self.ib.fills():
@@ -617,13 +645,16 @@ class GatewayRuntime:
             except Exception:  # Redis down: do not send what could not be traced
                 return Outcome.fail("unavailable", "Failed to record the order intent (Redis)")
             self.in_flight.add(request_id)
-        try:
-            return await self._send_and_wait(kind, contract, orders, ids, deadline)
-        finally:
-            if request_id is not None:
-                self.in_flight.discard(request_id)
-                with contextlib.suppress(Exception):
-                    self.intents.done(request_id)
+        return await self._send_and_wait(kind, contract, orders, ids, deadline)
+
+    def intent_done(self, request_id: int | None) -> None:
+        """From the task thread, once the outcome is known (keeps a Redis round
+        trip off the gateway loop).  The request stays "in flight" until then,
+        so a reconnect meanwhile never mistakes it for an orphan."""
+        if request_id is not None:
+            with contextlib.suppress(Exception):
+                self.intents.done(request_id)
+            self.in_flight.discard(request_id)
 
     async def _send_and_wait(
         self, kind: str, contract: Contract, orders: list[Order], ids: list[int], deadline: float
@@ -788,10 +819,12 @@ class _Publisher:
             self._publish(snapshot)
 
     def _publish(self, snapshot: dict[str, Any]) -> None:
-        if snapshot:
+        if "account" in snapshot:
             self.last_full = snapshot
-        elif self.last_full and (
-            self.failed or time.monotonic() - self.last_full_write > FULL_REPUBLISH_EVERY
+        elif (
+            not snapshot
+            and self.last_full
+            and (self.failed or time.monotonic() - self.last_full_write > FULL_REPUBLISH_EVERY)
         ):
             # After a Redis outage (or restart: it may have lost every key) the
             # whole state goes out again, not just the heartbeat.
@@ -849,37 +882,51 @@ class _JournalWriter:
         from journal import services
 
         while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            kind, data = item
-            try:
-                if kind == "execution":
-                    services.execution_record(data=data, source="trades()")
-                elif kind == "commission":
-                    services.commission_record(
-                        exec_id=data["exec_id"],
-                        commission=data["commission"],
-                        currency=data["commission_currency"],
-                        realized_pnl=data["realized_pnl"],
-                    )
-                elif kind == "order":
-                    services.order_record(data=data)
-                elif kind == "sync":
-                    services.executions_sync(fetch=self.runtime.fetch_history, trigger=data)
-                elif kind == "audit":
-                    from trading.models import OrderRequestLog
+            batch = [self.queue.get()]
+            if batch[0] is not None and batch[0][0] != "barrier":
+                # Let the order that caused this event be acknowledged first: the
+                # journal is not latency-critical, the gateway loop is. Then write
+                # everything that has come in meanwhile in one go.
+                time.sleep(WRITER_PAUSE)
+            while True:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in batch:
+                if item is None:
+                    return
+                self._handle(item, services, close_old_connections)
 
-                    OrderRequestLog.objects.filter(pk=data["id"]).update(
-                        state=data["state"],
-                        perm_ids=data["perm_ids"],
-                        error=f"reconciled after a worker restart: {data['state']}",
-                    )
-                elif kind == "barrier":
-                    data.set()
-            except Exception:  # keep writing; the scheduled sync repairs gaps
-                log.exception("journal write failed (%s)", kind)
-                close_old_connections()
+    def _handle(self, item: tuple[str, Any], services: Any, close_old_connections: Any) -> None:
+        kind, data = item
+        try:
+            if kind == "execution":
+                services.execution_record(data=data, source="trades()")
+            elif kind == "commission":
+                services.commission_record(
+                    exec_id=data["exec_id"],
+                    commission=data["commission"],
+                    currency=data["commission_currency"],
+                    realized_pnl=data["realized_pnl"],
+                )
+            elif kind == "order":
+                services.order_record(data=data)
+            elif kind == "sync":
+                services.executions_sync(fetch=self.runtime.fetch_history, trigger=data)
+            elif kind == "audit":
+                from trading.models import OrderRequestLog
+
+                OrderRequestLog.objects.filter(pk=data["id"]).update(
+                    state=data["state"],
+                    perm_ids=data["perm_ids"],
+                    error=f"reconciled after a worker restart: {data['state']}",
+                )
+            elif kind == "barrier":
+                data.set()
+        except Exception:  # keep writing; the scheduled sync repairs gaps
+            log.exception("journal write failed (%s)", kind)
+            close_old_connections()
 
 
 _runtime: GatewayRuntime | None = None

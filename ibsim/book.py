@@ -374,7 +374,9 @@ class Book:
         if order.oca_group and order.oca_type == 1 and self._oca_filled(order):
             # A member of its one-cancels-all group has filled already.
             self._finish(order, "Cancelled")
-            events.append(OrderEvent(order, error=(202, "Order Canceled - reason:OCA group filled")))
+            events.append(
+                OrderEvent(order, error=(202, "Order Canceled - reason:OCA group filled"))
+            )
         events += self.match(order.symbol)
         self.save()
         return events
@@ -532,9 +534,12 @@ class Book:
         progressed = True
         while progressed:
             progressed = False
-            for order in sorted(self.orders.values(), key=lambda o: o.perm_id):
-                if order.symbol != symbol or order.status not in ACTIVE or order.held:
-                    continue
+            working = [
+                o
+                for o in self.orders.values()
+                if o.symbol == symbol and o.status in ACTIVE and not o.held
+            ]
+            for order in sorted(working, key=lambda o: o.perm_id):
                 if order.why_held == "child":
                     continue
                 fill_price = self._fill_price(order, price)

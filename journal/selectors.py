@@ -32,6 +32,21 @@ def executions_query(
     return rows.order_by("-executed_at", "-id")
 
 
+ROW_FIELDS = (
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "executed_at",
+    "order_id",
+    "perm_id",
+    "order_ref",
+    "exec_id",
+    "commission",
+    "source",
+)
+
+
 def _number(value: Any) -> float | int:
     number = float(value)
     return int(number) if number.is_integer() else number

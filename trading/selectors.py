@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from journal.selectors import execution_row, executions_query
+from journal.selectors import ROW_FIELDS, execution_row, executions_query
 from journal.services import split_exec_id
 from trading import mirror
 from trading.exceptions import GatewayUnavailable
@@ -53,7 +53,7 @@ def executions_list(
     }
     stored = [
         execution_row(row)
-        for row in executions_query(**filters)[: offset + limit]  # type: ignore[arg-type]
+        for row in executions_query(**filters).only(*ROW_FIELDS)[: offset + limit]  # type: ignore[arg-type]
     ]
     try:
         live: list[dict[str, Any]] = mirror.read("executions")

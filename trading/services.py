@@ -5,6 +5,7 @@ before it is queued, and its outcome after."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +15,9 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
-from trading import mirror, risk, tasks
+from trading import audit, mirror, risk, tasks
 from trading.exceptions import (
     DomainError,
     GatewayTimeout,
@@ -62,7 +64,7 @@ def _run(task: Any, log: OrderRequestLog, **kwargs: Any) -> dict[str, Any]:
     error: DomainError | None = None
     try:
         result = task.apply_async(kwargs={**kwargs, "deadline": deadline}, expires=deadline)
-    except OperationalError as exc:
+    except (OperationalError, RedisError, ConnectionError) as exc:
         error = StateStoreUnavailable()
         raise error from exc
     else:
@@ -75,25 +77,39 @@ def _run(task: Any, log: OrderRequestLog, **kwargs: Any) -> dict[str, Any]:
             error = OrderExpired()
             outcome = {"kind": "expired"}
             raise error from exc
+        except (OperationalError, RedisError, ConnectionError) as exc:
+            # Queued, but its answer was lost with Redis: the order may or may
+            # not have been placed; the worker's journal and audit trail will tell.
+            error = GatewayTimeout(
+                "Redis was lost while waiting for IB's acknowledgement; check GET /orders"
+            )
+            raise error from exc
         finally:
-            result.forget()
+            with contextlib.suppress(Exception):
+                result.forget()
         if not outcome.get("ok"):
             error = _outcome_error(outcome)
             raise error
         return outcome
     finally:
-        log.latency_ms = round((time.monotonic() - started) * 1000, 3)
-        log.answered_at = timezone.now()
+        fields: dict[str, Any] = {
+            "latency_ms": round((time.monotonic() - started) * 1000, 3),
+            "answered_at": timezone.now(),
+        }
         if error is None:
-            log.state = "done"
-            log.http_status = 200
-            log.perm_ids = outcome.get("perm_ids") or [kwargs.get("perm_id")]
+            fields.update(
+                state="done",
+                http_status=200,
+                perm_ids=outcome.get("perm_ids") or [kwargs.get("perm_id")],
+            )
         else:
-            log.state = outcome.get("kind") or error.default_code
-            log.http_status = error.status_code
-            log.error = str(error.detail)
-            log.error_code = outcome.get("code") or None
-        log.save()
+            fields.update(
+                state=outcome.get("kind") or error.default_code,
+                http_status=error.status_code,
+                error=str(error.detail),
+                error_code=outcome.get("code") or None,
+            )
+        audit.record_outcome(log.pk, **fields)
 
 
 def _log(endpoint: str, body: dict[str, Any], actor: Actor) -> OrderRequestLog:

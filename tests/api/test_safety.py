@@ -76,7 +76,9 @@ def test_trade_token_places_and_the_audit_trail_records_it(api: Stack, secured: 
     )
 
     assert response.status_code == 200
-    log = OrderRequestLog.objects.get(body__order_ref=ref)
+    log = eventually(
+        lambda: OrderRequestLog.objects.filter(body__order_ref=ref, state="done").first()
+    )
     assert log.client.startswith("trade-")
     assert (log.state, log.http_status) == ("done", 200)
     assert log.perm_ids == [response.json()["permId"]]

@@ -77,6 +77,7 @@ class GatewayRuntime:
         self.request_exec_ids: set[str] = set()
         self.seq = 0
         self.fills_version = 0
+        self._order_rows: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         self._executions_version: tuple[int, int, int] = (-1, -1, -1)
         self._executions_rows: list[dict[str, Any]] = []
         self.publisher = _Publisher(self)
@@ -456,35 +457,53 @@ class GatewayRuntime:
         }
 
     def _orders(self) -> list[dict[str, Any]]:
+        """Working orders, one row each; a row is rebuilt only when its order
+        changed (a long book is published before every answer)."""
         assert self.ib is not None
-        ib = self.ib
         orders: list[dict[str, Any]] = []
-        for trade in ib.openTrades():
+        cache: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        for trade in self.ib.openTrades():
             status = trade.orderStatus.status
-            if status not in mapping.PENDING_STATUSES or not trade.order.permId:
-                continue
             order = trade.order
-            orders.append(
-                {
-                    "orderId": order.orderId,
-                    "permId": order.permId,
-                    "clientId": order.clientId,
-                    "symbol": trade.contract.symbol,
-                    "action": order.action,
-                    "quantity": _number(order.totalQuantity),
-                    "type": order.orderType,
-                    "trigger": mapping.trigger_for_api(
-                        order.orderType, _price(order.lmtPrice), _price(order.auxPrice)
-                    ),
-                    "status": mapping.status_for_api(status),
-                    "filled": _number(trade.orderStatus.filled),
-                    "tif": order.tif,
-                    "orderRef": order.orderRef,
-                    "parentPermId": order.parentPermId or None,
-                }
+            if status not in mapping.PENDING_STATUSES or not order.permId:
+                continue
+            key = (
+                status,
+                trade.orderStatus.filled,
+                order.totalQuantity,
+                order.lmtPrice,
+                order.auxPrice,
+                order.orderId,
+                order.orderRef,
+                order.parentPermId,
             )
+            cached = self._order_rows.get(order.permId)
+            row = cached[1] if cached and cached[0] == key else self._order_row(trade)
+            cache[order.permId] = (key, row)
+            orders.append(row)
+        self._order_rows = cache
         orders.sort(key=lambda o: o["permId"])
         return orders
+
+    def _order_row(self, trade: Trade) -> dict[str, Any]:
+        order = trade.order
+        return {
+            "orderId": order.orderId,
+            "permId": order.permId,
+            "clientId": order.clientId,
+            "symbol": trade.contract.symbol,
+            "action": order.action,
+            "quantity": _number(order.totalQuantity),
+            "type": order.orderType,
+            "trigger": mapping.trigger_for_api(
+                order.orderType, _price(order.lmtPrice), _price(order.auxPrice)
+            ),
+            "status": mapping.status_for_api(trade.orderStatus.status),
+            "filled": _number(trade.orderStatus.filled),
+            "tif": order.tif,
+            "orderRef": order.orderRef,
+            "parentPermId": order.parentPermId or None,
+        }
 
     def _executions(self) -> list[dict[str, Any]]:
         """Session fills (live and from reqExecutions), corrections applied, plus
@@ -601,6 +620,11 @@ class GatewayRuntime:
             # Place parent, stop-loss, take-profit; the last one transmits all three.
             parent, take_profit, stop_loss = bracket.parent, bracket.takeProfit, bracket.stopLoss
             take_profit.transmit, stop_loss.transmit = True, False
+            # Order ids must rise in the order the legs are sent (IB answers a
+            # lower id than one already used with error 103).
+            stop_loss.orderId, take_profit.orderId = sorted(
+                (stop_loss.orderId, take_profit.orderId)
+            )
             for leg in (parent, take_profit, stop_loss):
                 leg.tif = "DAY"
             return [parent, stop_loss, take_profit]

@@ -52,19 +52,22 @@ def _number(value: Any) -> float | int:
     return int(number) if number.is_integer() else number
 
 
-def execution_row(row: Execution) -> dict[str, Any]:
-    when = row.executed_at.astimezone(dt.UTC)
+def execution_row(row: Execution | dict[str, Any]) -> dict[str, Any]:
+    """The API's shape of one stored execution (a model or a ``values()`` dict)."""
+    get: Any = row.get if isinstance(row, dict) else row.__getattribute__
+    when = get("executed_at").astimezone(dt.UTC)
+    commission = get("commission")
     return {
-        "symbol": row.symbol,
-        "side": row.side,
-        "qty": _number(row.quantity),
-        "price": float(row.price),
+        "symbol": get("symbol"),
+        "side": get("side"),
+        "qty": _number(get("quantity")),
+        "price": float(get("price")),
         "time": when.strftime("%Y%m%d %H:%M:%S"),
         "timestamp": when.isoformat().replace("+00:00", "Z"),
-        "orderId": row.order_id,
-        "permId": row.perm_id,
-        "orderRef": row.order_ref,
-        "execId": row.exec_id,
-        "commission": float(row.commission) if row.commission is not None else None,
-        "source": row.source,
+        "orderId": get("order_id"),
+        "permId": get("perm_id"),
+        "orderRef": get("order_ref"),
+        "execId": get("exec_id"),
+        "commission": float(commission) if commission is not None else None,
+        "source": get("source"),
     }

@@ -225,8 +225,11 @@ def executions_sync(
         return run
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     try:
-        for data in history.get("executions", []):
-            counts[execution_record(data=data, source="reqExecutions")] += 1
+        upserted, problems = _executions_upsert(history.get("executions", []))
+        for kind, count in upserted.items():
+            counts[kind] += count
+        if problems:
+            run.error = problems[0][:2000]
         for data in history.get("orders", []):
             order_record(data=data)
             run.orders += 1
@@ -238,3 +241,69 @@ def executions_sync(
     run.finished_at = timezone.now()
     run.save()
     return run
+
+
+SYNC_BATCH = 1000
+
+
+def _executions_upsert(rows: list[dict[str, Any]]) -> tuple[dict[str, int], list[str]]:
+    """A sync's executions in batches: one query finds which stems the journal
+    has; the new ones go in with one INSERT (conflicts with a concurrent live
+    capture ignored, so never twice); only known ones are compared row by row."""
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    problems: list[str] = []
+    for start in range(0, len(rows), SYNC_BATCH):
+        batch = rows[start : start + SYNC_BATCH]
+        stems = {split_exec_id(d["exec_id"])[0] for d in batch}
+        known = set(
+            Execution.objects.filter(exec_stem__in=stems).values_list("exec_stem", flat=True)
+        )
+        fresh: dict[str, dict[str, Any]] = {}
+        for data in batch:
+            stem, revision = split_exec_id(data["exec_id"])
+            if stem in known:
+                counts[execution_record(data=data, source="reqExecutions")] += 1
+            elif stem not in fresh or split_exec_id(fresh[stem]["exec_id"])[1] < revision:
+                fresh[stem] = data
+        if not fresh:
+            continue
+        pending = {
+            p.exec_id: p
+            for p in PendingCommission.objects.filter(
+                exec_id__in=[d["exec_id"] for d in fresh.values()]
+            )
+        }
+        objects = []
+        for stem, data in fresh.items():
+            exec_id = data["exec_id"]
+            try:
+                values = _execution_values(data)
+            except (ValueError, TypeError, KeyError) as exc:  # one bad row, not the batch
+                problems.append(f"{type(exc).__name__}: {exc}")
+                continue
+            row = Execution(
+                exec_id=exec_id,
+                exec_stem=stem,
+                revision=split_exec_id(exec_id)[1],
+                source="reqExecutions",
+                **values,
+            )
+            report = pending.get(exec_id)
+            if data.get("commission") is not None:
+                row.commission = _dec(data["commission"])
+                row.commission_currency = data.get("commission_currency") or ""
+                row.realized_pnl = _dec(data.get("realized_pnl"))
+            elif report is not None:
+                row.commission, row.commission_currency = report.commission, report.currency
+                row.realized_pnl = report.realized_pnl
+            objects.append(row)
+        with transaction.atomic():
+            Execution.objects.bulk_create(objects, ignore_conflicts=True)
+            if pending:
+                PendingCommission.objects.filter(exec_id__in=list(pending)).delete()
+        inserted = Execution.objects.filter(
+            exec_id__in=[o.exec_id for o in objects], source="reqExecutions"
+        ).count()
+        counts["inserted"] += inserted
+        counts["unchanged"] += len(objects) - inserted
+    return counts, problems

@@ -120,7 +120,8 @@ class Stack:
                 *prefix,
                 sys.executable, "-m", "celery", "-A", "ibkr_project", "worker",
                 "-Q", self.env["GATEWAY_QUEUE"], "-P", "threads", "-c", "8",
-                "-n", f"gateway-{self.token}@%h", "--without-gossip", "--without-mingle",
+                "-n", f"gateway-{self.token}@%h",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "--loglevel", "INFO",
             ],
         )  # fmt: skip

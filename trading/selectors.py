@@ -53,7 +53,7 @@ def executions_list(
     }
     stored = [
         execution_row(row)
-        for row in executions_query(**filters).only(*ROW_FIELDS)[: offset + limit]  # type: ignore[arg-type]
+        for row in executions_query(**filters).values(*ROW_FIELDS)[: offset + limit]  # type: ignore[arg-type]
     ]
     try:
         live: list[dict[str, Any]] = mirror.read("executions")

@@ -36,6 +36,7 @@ from trading.gateway.intents import IntentStore
 log = logging.getLogger("trading.gateway")
 T = TypeVar("T")
 
+MIRROR_EXECUTIONS = 500  # newest session fills kept in the mirror
 WRITER_PAUSE = 0.005  # seconds the journal writer yields before a write
 FULL_REPUBLISH_EVERY = 10.0  # seconds between full republishes of an unchanged state
 ORDER_TYPE_NAMES = {"limit": "limit", "market": "market", "stop": "stop", "bracket": "bracket"}
@@ -453,7 +454,9 @@ class GatewayRuntime:
             "account": account,
             "positions": positions,
             "orders": orders,
-            "executions": self._executions(),
+            # The newest fills only: the journal holds the history, the mirror
+            # just covers what the journal may not have stored yet.
+            "executions": self._executions()[:MIRROR_EXECUTIONS],
         }
 
     def _orders(self) -> list[dict[str, Any]]:

@@ -55,15 +55,15 @@ def _number(value: Any) -> float | int:
 def execution_row(row: Execution | dict[str, Any]) -> dict[str, Any]:
     """The API's shape of one stored execution (a model or a ``values()`` dict)."""
     get: Any = row.get if isinstance(row, dict) else row.__getattribute__
-    when = get("executed_at").astimezone(dt.UTC)
+    stamp = get("executed_at").astimezone(dt.UTC).isoformat()  # 2025-01-01T09:30:00+00:00
     commission = get("commission")
     return {
         "symbol": get("symbol"),
         "side": get("side"),
         "qty": _number(get("quantity")),
         "price": float(get("price")),
-        "time": when.strftime("%Y%m%d %H:%M:%S"),
-        "timestamp": when.isoformat().replace("+00:00", "Z"),
+        "time": f"{stamp[0:4]}{stamp[5:7]}{stamp[8:10]} {stamp[11:19]}",
+        "timestamp": stamp[:19] + "Z" if stamp[19:20] != "." else stamp[:26] + "Z",
         "orderId": get("order_id"),
         "permId": get("perm_id"),
         "orderRef": get("order_ref"),

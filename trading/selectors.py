@@ -59,40 +59,55 @@ def executions_list(
         live: list[dict[str, Any]] = mirror.read("executions")
     except GatewayUnavailable:
         live = []
-    known = {split_exec_id(row["execId"])[0] for row in stored}
-    # A commission the live side has seen but the journal not yet stored.
-    live_commissions = {row["execId"]: row.get("commission") for row in live if row.get("execId")}
-    for row in stored:
-        if row["commission"] is None:
-            row["commission"] = live_commissions.get(row["execId"])
-    if len(stored) == offset + limit and stored:
-        oldest = stored[-1]["timestamp"]
-        live = [row for row in live if (row.get("timestamp") or "") >= oldest]
-    fresh = [
-        row
-        for row in live
-        if row.get("execId")
-        and split_exec_id(row["execId"])[0] not in known
-        and _matches(row, filters)
-    ]
+    fresh = _unstored(live, stored, filters, full_page=len(stored) == offset + limit)
     rows = sorted(stored + fresh, key=lambda r: r.get("timestamp") or "", reverse=True)
     return rows[offset : offset + limit]
 
 
-def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
-    if filters["symbol"] and row["symbol"].upper() != filters["symbol"].upper():
-        return False
-    if filters["side"] and row["side"] != filters["side"]:
-        return False
-    if filters["order_ref"] is not None and row.get("orderRef", "") != filters["order_ref"]:
-        return False
-    stamp = row.get("timestamp")
-    if not stamp:
-        return False
-    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    if filters["since"] and when < filters["since"]:
-        return False
-    return not (filters["until"] and when >= filters["until"])
+def _utc_text(when: dt.datetime | None) -> str | None:
+    if when is None:
+        return None
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _unstored(
+    live: list[dict[str, Any]],
+    stored: list[dict[str, Any]],
+    filters: dict[str, Any],
+    full_page: bool,
+) -> list[dict[str, Any]]:
+    """Live fills the journal has not stored yet that belong on this page; also
+    fills in commissions the journal has not got yet.  Live rows come newest
+    first with ISO 8601 UTC timestamps, so they compare as text."""
+    by_exec_id = {row["execId"]: row for row in stored}
+    stems = {split_exec_id(exec_id)[0] for exec_id in by_exec_id}
+    oldest = stored[-1]["timestamp"] if full_page and stored else None
+    since, until = _utc_text(filters["since"]), _utc_text(filters["until"])
+    symbol = (filters["symbol"] or "").upper()
+    fresh = []
+    for row in live:
+        exec_id, stamp = row.get("execId"), row.get("timestamp")
+        if not exec_id or not stamp:
+            continue
+        mine = by_exec_id.get(exec_id)
+        if mine is not None:
+            if mine["commission"] is None:
+                mine["commission"] = row.get("commission")
+            continue
+        if (oldest and stamp < oldest) or (since and stamp < since):
+            break  # everything after this one is older still
+        if until and stamp >= until:
+            continue
+        if symbol and row["symbol"] != symbol:
+            continue
+        if filters["side"] and row["side"] != filters["side"]:
+            continue
+        if filters["order_ref"] is not None and row.get("orderRef", "") != filters["order_ref"]:
+            continue
+        if split_exec_id(exec_id)[0] in stems:
+            continue
+        fresh.append(row)
+    return fresh
 
 
 def health_get() -> tuple[bool, dict[str, Any]]:

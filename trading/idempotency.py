@@ -85,7 +85,7 @@ def run_once(
         record.delete()
         return response
     record.status_code = response.status_code
-    record.response = response.data
+    record.response = json.dumps(response.data, ensure_ascii=False)
     record.finished_at = timezone.now()
     record.save(update_fields=["status_code", "response", "finished_at"])
     if record.pk % 100 == 0:
@@ -103,7 +103,9 @@ def _replay(key: str, digest: str) -> Response:
             raise IdempotencyConflict()
         if record.status_code is not None:
             return Response(
-                record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"}
+                json.loads(record.response or "null"),
+                status=record.status_code,
+                headers={"Idempotent-Replayed": "true"},
             )
         if time.monotonic() > deadline:
             raise IdempotencyInProgress()

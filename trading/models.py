@@ -14,7 +14,9 @@ class IdempotencyRecord(models.Model):
     endpoint = models.CharField(max_length=64)
     request_hash = models.CharField(max_length=64, help_text="sha256 of the endpoint and body")
     status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="null: running")
-    response = models.JSONField(null=True, blank=True)
+    # JSON text, not a JSONField: PostgreSQL's jsonb reorders keys, and a
+    # replay must be the same document as the first answer.
+    response = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

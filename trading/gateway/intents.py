@@ -1,34 +1,48 @@
-"""Order intents: written to Redis right before an order is sent to IB, and
-removed once its outcome is known.  An intent still present when a worker
-starts belongs to a worker that died mid-order; its client was (or will be)
-told the order failed, so whatever of it reached IB is cancelled, and the
-audit trail says what happened.  Nothing is ever placed again."""
+"""Order intents: recorded right before an order is sent to IB, and removed
+once its outcome is known.  An intent still present when a worker starts
+belongs to a worker that died mid-order; its client was (or will be) told the
+order failed, so whatever of it reached IB is cancelled, and the audit trail
+says what happened.  Nothing is ever placed again.
+
+Kept in the Django cache (Redis normally, the file cache in `make run`'s
+serverless fallback), one key per intent plus an index; only the one gateway
+worker process writes them."""
 
 from __future__ import annotations
 
-import json
+import threading
 import time
 from typing import Any
 
-import redis
 from django.conf import settings
+from django.core.cache import cache
+
+TTL = 7 * 24 * 3600
 
 
 class IntentStore:
     def __init__(self) -> None:
-        self.client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-        )
-        prefix = settings.CACHES["default"].get("KEY_PREFIX", "ibkr")
-        self.key = f"{prefix}:order-intents:{settings.IB_CLIENT_ID}"
+        self.index_key = f"order-intents:{settings.IB_CLIENT_ID}"
+        self.lock = threading.Lock()
+
+    def _key(self, request_id: int) -> str:
+        return f"order-intent:{settings.IB_CLIENT_ID}:{request_id}"
 
     def add(self, request_id: int, client_id: int, order_ids: list[int]) -> None:
         value = {"client_id": client_id, "order_ids": order_ids, "ts": time.time()}
-        self.client.hset(self.key, str(request_id), json.dumps(value))
+        with self.lock:
+            index = set(cache.get(self.index_key) or ())
+            index.add(request_id)
+            cache.set_many({self._key(request_id): value, self.index_key: index}, timeout=TTL)
 
     def done(self, request_id: int) -> None:
-        self.client.hdel(self.key, str(request_id))
+        with self.lock:
+            index = set(cache.get(self.index_key) or ())
+            index.discard(request_id)
+            cache.set(self.index_key, index, timeout=TTL)
+            cache.delete(self._key(request_id))
 
     def pending(self) -> dict[int, dict[str, Any]]:
-        raw = self.client.hgetall(self.key)
-        return {int(k): json.loads(v) for k, v in raw.items()}
+        index = set(cache.get(self.index_key) or ())
+        values = cache.get_many([self._key(r) for r in index])
+        return {r: values[self._key(r)] for r in index if self._key(r) in values}

@@ -156,6 +156,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": _broker_dir,
         "processed_folder": _broker_dir + "-processed",
         "store_processed": False,
+        # kombu's default is ./control in the working directory.
+        "control_folder": _broker_dir + "-control",
     }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 

@@ -25,3 +25,19 @@ def api(stack: Stack) -> Stack:
     back at their start values before each test."""
     stack.sim.call("reset")
     return stack
+
+
+@pytest.fixture
+def live_db(django_db_blocker: Any) -> Iterator[None]:
+    """Database access for tests against the running stack, without
+    pytest-django's flush after each test: the stack's worker writes the
+    journal concurrently, and a TRUNCATE racing it deadlocks on PostgreSQL.
+    Stack tests tell their rows apart by unique order refs instead."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests against the running stack run last, so no test that empties the
+    database runs while a stack's worker may be writing to it."""
+    items.sort(key=lambda item: item.get_closest_marker("stack") is not None)

@@ -22,7 +22,7 @@ from journal.models import Execution
 from tests.stack import Stack, database_url, eventually, free_port
 from trading.models import OrderRequestLog
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 
 def _db_url(django_db_blocker: Any) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.stack import Stack, eventually
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 UNAVAILABLE = {"detail": "Failed to connect to IB Gateway"}
 

@@ -11,7 +11,7 @@ import requests
 
 from tests.stack import Stack
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 
 def _limit(ref: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.stack import Stack, eventually
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 
 def pending(api: Stack) -> dict[int, dict[str, Any]]:

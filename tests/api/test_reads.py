@@ -6,7 +6,7 @@ import pytest
 
 from tests.stack import Stack, eventually
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 
 def test_account_reports_net_liquidation_and_available_funds(api: Stack) -> None:

@@ -19,7 +19,7 @@ from django.db import connections
 from tests.stack import ROOT, Stack, database_url, eventually, free_port
 from trading.models import OrderRequestLog, TradingControl
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 LIMIT: dict[str, Any] = {"symbol": "AAPL", "action": "BUY", "quantity": 1, "limit_price": 200.0}
 

@@ -11,7 +11,7 @@ from django.db import connections
 
 from tests.stack import Stack, database_url
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 
 def test_orders_work_without_a_redis_server(

@@ -9,7 +9,7 @@ import requests
 
 from tests.stack import Stack
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 LIMIT = {"symbol": "AAPL", "action": "BUY", "quantity": 10, "limit_price": 230.00}
 

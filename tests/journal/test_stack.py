@@ -18,7 +18,7 @@ import pytest
 from journal.models import Execution, Order, SyncRun
 from tests.stack import ROOT, Stack, eventually
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
 SYNC_OK = re.compile(
     r"^sync (\d+): fetched (\d+) executions, inserted (\d+), updated (\d+), orders (\d+)$"

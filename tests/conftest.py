@@ -8,6 +8,25 @@ from tests.stack import Stack, database_url
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(
+    django_test_environment: None, django_db_blocker: Any, django_db_modify_db_settings: None
+) -> Iterator[None]:
+    """The test database, always: pytest-django creates it only for tests marked
+    django_db, and the stack tests (which use `live_db` instead) need it too."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(  # the stubs say Mapping; Django takes any collection
+            verbosity=0,
+            interactive=False,
+            aliases={"default"},  # type: ignore[arg-type]
+        )
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(scope="session")
 def stack(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Stack]:
     """The whole service on the simulator, shared by the end-to-end tests."""
     with django_db_blocker.unblock():

@@ -72,12 +72,6 @@ class Stack:
 
     # --- processes --------------------------------------------------------------
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        log = open(LOGS / f"{self.token}-{name}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.procs[name] = proc
-        return proc
-
     def start_simulator(self) -> None:
         args = [
             sys.executable, "-m", "ibsim", "--no-walk",
@@ -126,28 +120,29 @@ class Stack:
             ],
         )  # fmt: skip
 
-    def start_web(self) -> None:
+    def _spawn(self, name: str, args: list[str], **overrides: str) -> subprocess.Popen[bytes]:
+        log = open(LOGS / f"{self.token}-{name}.log", "wb")  # noqa: SIM115
+        env = {**self.env, **overrides}
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        return proc
+
+    def start_web(self, name: str = "web", port: int = 0, **overrides: str) -> None:
         self._spawn(
-            "web",
+            name,
             [
                 sys.executable, "-m", "gunicorn", "ibkr_project.wsgi",
-                "-b", f"127.0.0.1:{self.web_port}", "-k", "gthread", "-w", "1", "--threads", "8",
+                "-b", f"127.0.0.1:{port or self.web_port}", "-k", "gthread", "-w", "1",
+                "--threads", "8",
             ],
+            **overrides,
         )  # fmt: skip
 
     def start_extra_web(self, name: str, **overrides: str) -> str:
         """Another gunicorn on the same worker and Redis, with other settings
         (e.g. authentication required); returns its base URL."""
         port = free_port()
-        env = {**self.env, **overrides}
-        log = open(LOGS / f"{self.token}-{name}.log", "wb")  # noqa: SIM115
-        self.procs[name] = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "ibkr_project.wsgi",
-                "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "1", "--threads", "4",
-            ],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        self.start_web(name, port, **overrides)
         base = f"http://127.0.0.1:{port}"
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -102,3 +102,20 @@ class LimitExceeded(DomainError):
     status_code: int = status.HTTP_400_BAD_REQUEST
     default_detail = "The order breaks a pre-trade limit"
     default_code = "limit_exceeded"
+
+
+class IdempotencyConflict(DomainError):
+    status_code: int = status.HTTP_409_CONFLICT
+    default_detail = "This Idempotency-Key was used with a different request body"
+    default_code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(DomainError):
+    status_code: int = status.HTTP_409_CONFLICT
+    default_detail = "A request with this Idempotency-Key is still being processed; retry shortly"
+    default_code = "idempotency_in_progress"
+
+
+class InvalidIdempotencyKey(DomainError):
+    default_detail = "Idempotency-Key must be 1 to 255 printable characters"
+    default_code = "invalid_idempotency_key"

@@ -18,31 +18,18 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
-from trading.exceptions import DomainError
+from trading.exceptions import (
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    InvalidIdempotencyKey,
+)
 from trading.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 RELEASED_STATUSES = {503}  # nothing reached IB: the same key may try again
-
-
-class IdempotencyConflict(DomainError):
-    status_code: int = status.HTTP_409_CONFLICT
-    default_detail = "This Idempotency-Key was used with a different request body"
-    default_code = "idempotency_conflict"
-
-
-class IdempotencyInProgress(DomainError):
-    status_code: int = status.HTTP_409_CONFLICT
-    default_detail = "A request with this Idempotency-Key is still being processed; retry shortly"
-    default_code = "idempotency_in_progress"
-
-
-class InvalidIdempotencyKey(DomainError):
-    default_detail = "Idempotency-Key must be 1 to 255 printable characters"
-    default_code = "invalid_idempotency_key"
 
 
 def _hash(endpoint: str, body: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import math
 import queue
@@ -39,7 +40,6 @@ T = TypeVar("T")
 MIRROR_EXECUTIONS = 500  # newest session fills kept in the mirror
 WRITER_PAUSE = 0.005  # seconds the journal writer yields before a write
 FULL_REPUBLISH_EVERY = 10.0  # seconds between full republishes of an unchanged state
-ORDER_TYPE_NAMES = {"limit": "limit", "market": "market", "stop": "stop", "bracket": "bracket"}
 
 
 def _price(value: Any) -> float | None:
@@ -308,7 +308,7 @@ class GatewayRuntime:
             "price": float(ex.price),
             "cum_quantity": float(ex.cumQty),
             "avg_price": float(ex.avgPrice),
-            "executed_at": ex.time.astimezone(_utc()).isoformat(),
+            "executed_at": ex.time.astimezone(dt.UTC).isoformat(),
             "ib_time": self.raw_times.get(ex.execId, ""),
         }
         report = fill.commissionReport
@@ -388,9 +388,6 @@ class GatewayRuntime:
             if self.connected:
                 self.publisher.offer(self.snapshot())
             await asyncio.sleep(0.02)  # coalesce bursts of events
-
-    async def _snapshot_now(self) -> dict[str, Any]:
-        return self.snapshot()
 
     async def _orders_now(self) -> dict[str, Any]:
         self.seq += 1
@@ -531,8 +528,8 @@ class GatewayRuntime:
                 "side": mapping.side_from_ib(ex.side),
                 "qty": _number(ex.shares),
                 "price": ex.price,
-                "time": ex.time.astimezone(_utc()).strftime("%Y%m%d %H:%M:%S"),
-                "timestamp": ex.time.astimezone(_utc()).isoformat().replace("+00:00", "Z"),
+                "time": ex.time.astimezone(dt.UTC).strftime("%Y%m%d %H:%M:%S"),
+                "timestamp": ex.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
                 "orderId": ex.orderId,
                 "permId": ex.permId,
                 "orderRef": ex.orderRef or "",
@@ -584,12 +581,9 @@ class GatewayRuntime:
         if contract is not None:
             return contract
         candidate = Stock(symbol, "SMART", "USD")
-        try:
-            details = await asyncio.wait_for(
-                self.ib.reqContractDetailsAsync(candidate), settings.IB_REQUEST_TIMEOUT
-            )
-        except TimeoutError:
-            raise
+        details = await asyncio.wait_for(
+            self.ib.reqContractDetailsAsync(candidate), settings.IB_REQUEST_TIMEOUT
+        )
         if not details:
             return None
         contract = details[0].contract
@@ -646,7 +640,7 @@ class GatewayRuntime:
             # The web side refuses these already; the worker never sends one either.
             return Outcome.fail("rejected", "Live account and LIVE_TRADING is off: order refused")
         symbol = data["symbol"]
-        label = ORDER_TYPE_NAMES[kind]
+        label = kind
         try:
             contract = await self._qualify(symbol)
         except TimeoutError:
@@ -688,7 +682,7 @@ class GatewayRuntime:
     ) -> Outcome:
         assert self.ib is not None
         assert self.changed is not None
-        label = ORDER_TYPE_NAMES[kind]
+        label = kind
         trades = [self.ib.placeOrder(contract, order) for order in orders]
         while True:
             failure = next((self.order_errors.get(i) for i in ids if i in self.order_errors), None)
@@ -778,12 +772,6 @@ class GatewayRuntime:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=remaining)
-
-
-def _utc() -> Any:
-    import datetime as dt
-
-    return dt.UTC
 
 
 class _Publisher:

@@ -8,7 +8,7 @@ and measures:
 1. the order round trip (POST /order/limit until the permId) with 1 and 8
    clients, beside floor A (ib_async placing directly), floor B (the no-op
    DRF endpoint) and the anchor (a connection per order), without and with a
-   15 ms reply delay in the simulator;
+   30 ms reply delay in the simulator (a 30 ms round trip to IB);
 2. sustained order throughput at concurrency 8, and the simulator's pacing errors;
 3. reads (GET /account, /positions, /orders, /executions) at concurrency 1 and 16;
 4. the journal: GET /executions?symbol=AAPL&limit=100 with 10^3, 10^5 and
@@ -102,7 +102,7 @@ FULL = Plan(
     anchor_c8=16,
     c1_orders_per_s=25.0,
     warmup=5,
-    delay_ms=15.0,
+    delay_ms=30.0,
     sustained_s=30.0,
     sustained_concurrency=8,
     read_s=1.5,
@@ -124,7 +124,7 @@ SMOKE = Plan(
     anchor_c8=8,
     c1_orders_per_s=25.0,
     warmup=2,
-    delay_ms=15.0,
+    delay_ms=30.0,
     sustained_s=2.0,
     sustained_concurrency=8,
     read_s=0.3,

@@ -8,6 +8,7 @@ DEBUG off). ``.env.example`` lists every variable with its meaning.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -140,6 +141,15 @@ CELERY_TIMEZONE = "UTC"
 # Orders and gateway calls go to one queue that only the gateway worker consumes.
 CELERY_TASK_DEFAULT_QUEUE = env("GATEWAY_QUEUE", default="gateway")
 GATEWAY_QUEUE = CELERY_TASK_DEFAULT_QUEUE
+# How orders reach the gateway worker (trading/bus.py): "redis", a list on the
+# broker's Redis (one round trip each way), or "celery", tasks and Celery's
+# result backend (what the serverless fallback's filesystem broker needs).
+ORDER_TRANSPORT = env(
+    "ORDER_TRANSPORT",
+    default="redis" if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "celery",
+)
+if ORDER_TRANSPORT not in ("redis", "celery"):
+    raise ImproperlyConfigured("ORDER_TRANSPORT must be 'redis' or 'celery'")
 # A gateway call never legitimately runs for minutes; kill it well before the
 # broker's visibility timeout would redeliver it.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)

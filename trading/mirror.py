@@ -5,11 +5,14 @@ web side's whole view of the gateway."""
 
 from __future__ import annotations
 
+import pickle
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 
 from trading.exceptions import GatewayUnavailable, StateStoreUnavailable
 
@@ -21,9 +24,38 @@ SECTIONS = ("account", "positions", "orders", "executions")
 TTL = 24 * 3600
 
 
-def publish(snapshot: dict[str, Any]) -> None:
-    """Worker side: store a snapshot (sections and/or heartbeat)."""
-    cache.set_many({PREFIX + key: value for key, value in snapshot.items()}, timeout=TTL)
+def publish(snapshot: dict[str, Any], also: Callable[[Any], None] | None = None) -> None:
+    """Worker side: store a snapshot (sections and/or heartbeat).
+
+    ``also`` adds more commands to the same Redis round trip (the order bus's
+    answers, so they are sent only once the state they report is readable):
+    it gets a pipeline on the bus's Redis, after the mirror's writes."""
+    from trading import bus
+
+    values = {PREFIX + key: value for key, value in snapshot.items()}
+    if also is None:
+        cache.set_many(values, timeout=TTL)
+        return
+    pipe = bus.client().pipeline(transaction=False)
+    if _cache_is_bus_redis():
+        # What Django's RedisCache would write: its key, a pickle (it stores
+        # only ints raw), the TTL; cache.get_many() reads these as usual.
+        for key, value in values.items():
+            data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            pipe.set(cache.make_and_validate_key(key), data, ex=TTL)
+    else:
+        cache.set_many(values, timeout=TTL)
+    also(pipe)
+    pipe.execute()
+
+
+def _cache_is_bus_redis() -> bool:
+    options = settings.CACHES["default"]
+    return (
+        isinstance(cache, RedisCache)
+        and not options.get("OPTIONS", {}).get("serializer")
+        and options.get("LOCATION") == settings.CELERY_BROKER_URL
+    )
 
 
 def _get_many(keys: list[str]) -> dict[str, Any]:

@@ -1,23 +1,19 @@
-"""Writes: orders go on the gateway queue; the answer comes back once IB has
-acknowledged them (permId known) or the deadline has passed.  Every request is
-checked (kill switch, limits, live vs paper) and recorded in the audit trail
-before it is queued, and its outcome after."""
+"""Writes: orders go to the gateway worker over the order bus (trading/bus.py);
+the answer comes back once IB has acknowledged them (permId known) or the
+deadline has passed.  Every request is checked (kill switch, limits, live vs
+paper) and recorded in the audit trail before it is queued, and its outcome
+after."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from celery.exceptions import TaskRevokedError
-from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.utils import timezone
-from kombu.exceptions import OperationalError
-from redis.exceptions import RedisError
 
-from trading import audit, mirror, risk, tasks
+from trading import audit, bus, mirror, risk
 from trading.exceptions import (
     DomainError,
     GatewayTimeout,
@@ -25,7 +21,6 @@ from trading.exceptions import (
     OrderExpired,
     OrderNotFound,
     OrderRejected,
-    StateStoreUnavailable,
 )
 from trading.models import ApiToken, OrderRequestLog
 
@@ -57,40 +52,24 @@ def _outcome_error(outcome: dict[str, Any]) -> DomainError:
     return OrderRejected(detail=message)
 
 
-def _run(task: Any, log: OrderRequestLog, **kwargs: Any) -> dict[str, Any]:
+def _run(op: str, log: OrderRequestLog, **args: Any) -> dict[str, Any]:
     started = time.monotonic()
     deadline = time.time() + settings.ORDER_ACK_TIMEOUT
     outcome: dict[str, Any] = {}
     error: DomainError | None = None
     try:
-        result = task.apply_async(kwargs={**kwargs, "deadline": deadline}, expires=deadline)
-    except (OperationalError, RedisError, ConnectionError) as exc:
-        error = StateStoreUnavailable()
-        raise error from exc
-    else:
-        try:
-            outcome = result.get(timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE)
-        except CeleryTimeout as exc:
-            error = GatewayTimeout()
-            raise error from exc
-        except TaskRevokedError as exc:  # Celery dropped it at its deadline (expires)
-            error = OrderExpired()
-            outcome = {"kind": "expired"}
-            raise error from exc
-        except (OperationalError, RedisError, ConnectionError) as exc:
-            # Queued, but its answer was lost with Redis: the order may or may
-            # not have been placed; the worker's journal and audit trail will tell.
-            error = GatewayTimeout(
-                "Redis was lost while waiting for IB's acknowledgement; check GET /orders"
-            )
-            raise error from exc
-        finally:
-            with contextlib.suppress(Exception):
-                result.forget()
+        outcome = bus.call(
+            op, args, deadline=deadline, timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE
+        )
         if not outcome.get("ok"):
             error = _outcome_error(outcome)
             raise error
         return outcome
+    except DomainError as exc:
+        error = exc
+        if isinstance(exc, OrderExpired):
+            outcome = outcome or {"kind": "expired"}
+        raise
     finally:
         fields: dict[str, Any] = {
             "latency_ms": round((time.monotonic() - started) * 1000, 3),
@@ -100,7 +79,7 @@ def _run(task: Any, log: OrderRequestLog, **kwargs: Any) -> dict[str, Any]:
             fields.update(
                 state="done",
                 http_status=200,
-                perm_ids=outcome.get("perm_ids") or [kwargs.get("perm_id")],
+                perm_ids=outcome.get("perm_ids") or [args.get("perm_id")],
             )
         else:
             fields.update(
@@ -141,7 +120,7 @@ def order_place(*, kind: str, data: dict[str, Any], actor: Actor) -> list[int]:
         risk.live_check(beat=beat, token=actor.token)
     except DomainError as exc:
         raise _refuse(log, exc) from None
-    outcome = _run(tasks.order_place, log, kind=kind, data=data, request_id=log.pk)
+    outcome = _run("place", log, kind=kind, data=data, request_id=log.pk)
     return [int(p) for p in outcome["perm_ids"]]
 
 
@@ -152,4 +131,4 @@ def order_cancel(*, perm_id: int, actor: Actor) -> None:
         mirror.require_ready()
     except DomainError as exc:
         raise _refuse(log, exc) from None
-    _run(tasks.order_cancel, log, perm_id=perm_id)
+    _run("cancel", log, perm_id=perm_id)

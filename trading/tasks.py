@@ -1,6 +1,10 @@
 """Celery tasks of the gateway worker.  Thin: primitive arguments in, a JSON
 outcome out; the gateway package does the work.  ib_async is imported only
-when a task runs (in the worker), never when the web process sends one."""
+when a task runs (in the worker), never when the web process sends one.
+
+Orders reach the worker over the order bus (trading/bus.py): a Redis list
+normally, these two tasks only where the broker is not Redis (`make run`'s
+serverless fallback)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,20 @@ from celery import shared_task
 from django.conf import settings
 
 
+def _serve(op: str, args: dict[str, Any], deadline: float) -> dict[str, Any]:
+    from trading.gateway.runtime import get_runtime
+
+    runtime = get_runtime()
+    try:
+        outcome = runtime.call(
+            runtime.serve(op, args, deadline), timeout=max(deadline - time.time(), 0) + 5
+        )
+    finally:
+        runtime.intent_done(args.get("request_id"))
+    runtime.publish_now()
+    return dict(outcome)
+
+
 @shared_task(name="trading.order_place", acks_late=False)
 def order_place(
     kind: str, data: dict[str, Any], deadline: float, request_id: int | None = None
@@ -19,32 +37,16 @@ def order_place(
 
     acks_late is off on purpose: a worker killed mid-order must not have the
     message redelivered and place the order a second time."""
-    from trading.gateway.runtime import Outcome, get_runtime
-
     if time.time() >= deadline:
+        from trading.gateway.runtime import Outcome
+
         return Outcome.fail("expired", "deadline passed before the order could be sent")
-    runtime = get_runtime()
-    try:
-        outcome = runtime.call(
-            runtime.place(kind, data, deadline, request_id),
-            timeout=max(deadline - time.time(), 0) + 5,
-        )
-    finally:
-        runtime.intent_done(request_id)
-    runtime.publish_now()
-    return dict(outcome)
+    return _serve("place", {"kind": kind, "data": data, "request_id": request_id}, deadline)
 
 
 @shared_task(name="trading.order_cancel", acks_late=False)
 def order_cancel(perm_id: int, deadline: float) -> dict[str, Any]:
-    from trading.gateway.runtime import get_runtime
-
-    runtime = get_runtime()
-    outcome = runtime.call(
-        runtime.cancel(perm_id, deadline), timeout=max(deadline - time.time(), 0) + 5
-    )
-    runtime.publish_now()
-    return dict(outcome)
+    return _serve("cancel", {"perm_id": perm_id}, deadline)
 
 
 @shared_task(name="trading.gateway_ping")

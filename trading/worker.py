@@ -9,13 +9,16 @@ from celery.signals import worker_ready, worker_shutdown
 
 @worker_ready.connect
 def start_gateway(**kwargs: Any) -> None:
+    from trading.gateway import intake
     from trading.gateway.runtime import get_runtime
 
-    get_runtime()
+    intake.start(get_runtime())
 
 
 @worker_shutdown.connect
 def stop_gateway(**kwargs: Any) -> None:
+    from trading.gateway import intake
     from trading.gateway.runtime import stop_runtime
 
+    intake.stop()
     stop_runtime()

@@ -85,7 +85,7 @@ def test_gateway_killed_mid_burst_places_nothing_twice_or_late(own_stack: Stack)
 
 def test_worker_killed_mid_order_is_reconciled_not_repeated(own_stack: Stack) -> None:
     ref = f"killed-{uuid.uuid4().hex[:8]}"
-    intents = f"{own_stack.env['CACHE_KEY_PREFIX']}:1:order-intent:0:*"  # Django cache keys
+    intents = f"ibkr:bus:{own_stack.env['GATEWAY_QUEUE']}:intents"  # trading.bus.intents_key()
     store = redis.Redis.from_url(own_stack.env["REDIS_URL"])
     assert own_stack.post("/order/market", _market(f"{ref}-warm")).status_code == 200  # AAPL known
     own_stack.sim.call("freeze", on=True)
@@ -106,7 +106,7 @@ def test_worker_killed_mid_order_is_reconciled_not_repeated(own_stack: Stack) ->
         )
     )
     poster.start()
-    eventually(lambda: store.keys(intents), timeout=10)  # sent, not acknowledged
+    eventually(lambda: store.hlen(intents), timeout=10)  # sent, not acknowledged
 
     own_stack.stop_process("worker", kill=True)
     own_stack.sim.call("freeze", on=False)  # the gateway now accepts the order
@@ -119,7 +119,7 @@ def test_worker_killed_mid_order_is_reconciled_not_repeated(own_stack: Stack) ->
     orders = [o for o in own_stack.sim.call("orders") if o["order_ref"] == ref]
     assert [o["status"] for o in orders] == ["Cancelled"]
     assert OrderRequestLog.objects.get(pk=log.pk).perm_ids == [orders[0]["perm_id"]]
-    assert store.keys(intents) == []
+    assert store.hlen(intents) == 0
 
 
 @pytest.fixture

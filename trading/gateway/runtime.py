@@ -12,7 +12,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -78,7 +78,11 @@ class GatewayRuntime:
         self.request_exec_ids: set[str] = set()
         self.seq = 0
         self.fills_version = 0
-        self._order_rows: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        # Working orders by permId, one API row each, kept up to date by the
+        # order events: publishing them before every answer costs a sort, not a
+        # walk over every trade of the session.
+        self._open_rows: dict[int, dict[str, Any]] = {}
+        self.orders_version = 0
         self._executions_version: tuple[int, int, int] = (-1, -1, -1)
         self._executions_rows: list[dict[str, Any]] = []
         self.publisher = _Publisher(self)
@@ -191,6 +195,7 @@ class GatewayRuntime:
         fills = await ib.reqExecutionsAsync()
         self.request_exec_ids = {f.execution.execId for f in fills}
         await ib.reqCompletedOrdersAsync(apiOnly=False)
+        self._track_all()
         self.connected = True
         self.last_error = ""
         log.info(
@@ -247,6 +252,7 @@ class GatewayRuntime:
     def _on_disconnected(self) -> None:
         self.connected = False
         self.contracts.clear()
+        self._open_rows = {}
         self.publisher.beat()
         if self._wake is not None:
             self._wake.set()
@@ -357,7 +363,25 @@ class GatewayRuntime:
         if trade.orderStatus.status == "Filled":
             self.fills_version += 1
         if trade.order.permId:
+            self._track(trade)
             self.journal.put(("order", self.order_data(trade)))
+
+    def _track(self, trade: Trade) -> None:
+        perm_id = trade.order.permId
+        if trade.orderStatus.status in mapping.PENDING_STATUSES:
+            self._open_rows[perm_id] = self._order_row(trade)
+        elif self._open_rows.pop(perm_id, None) is None:
+            return
+        self.orders_version += 1
+
+    def _track_all(self) -> None:
+        """Rebuild the working orders from ib_async's trades (after a connect)."""
+        assert self.ib is not None
+        self._open_rows = {}
+        for trade in self.ib.openTrades():
+            if trade.order.permId:
+                self._track(trade)
+        self.orders_version += 1
 
     async def _fetch_history(self) -> dict[str, list[dict[str, Any]]]:
         assert self.ib is not None
@@ -389,13 +413,17 @@ class GatewayRuntime:
                 self.publisher.offer(self.snapshot())
             await asyncio.sleep(0.02)  # coalesce bursts of events
 
-    async def _orders_now(self) -> dict[str, Any]:
+    def orders_snapshot(self) -> dict[str, Any]:
+        """On the loop: the working orders as they are now, to publish before
+        answering, so a client reading right after an order sees it."""
         self.seq += 1
         return {"_seq": self.seq, "orders": self._orders()}
 
+    async def _orders_now(self) -> dict[str, Any]:
+        return self.orders_snapshot()
+
     def publish_now(self) -> None:
-        """From a task thread: publish the current state before answering, so a
-        client reading right after an order sees it."""
+        """From a task thread: publish the working orders before answering."""
         self.publisher.write(self.call(self._orders_now(), timeout=5))
 
     def snapshot(self) -> dict[str, Any]:
@@ -457,33 +485,8 @@ class GatewayRuntime:
         }
 
     def _orders(self) -> list[dict[str, Any]]:
-        """Working orders, one row each; a row is rebuilt only when its order
-        changed (a long book is published before every answer)."""
-        assert self.ib is not None
-        orders: list[dict[str, Any]] = []
-        cache: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
-        for trade in self.ib.openTrades():
-            status = trade.orderStatus.status
-            order = trade.order
-            if status not in mapping.PENDING_STATUSES or not order.permId:
-                continue
-            key = (
-                status,
-                trade.orderStatus.filled,
-                order.totalQuantity,
-                order.lmtPrice,
-                order.auxPrice,
-                order.orderId,
-                order.orderRef,
-                order.parentPermId,
-            )
-            cached = self._order_rows.get(order.permId)
-            row = cached[1] if cached and cached[0] == key else self._order_row(trade)
-            cache[order.permId] = (key, row)
-            orders.append(row)
-        self._order_rows = cache
-        orders.sort(key=lambda o: o["permId"])
-        return orders
+        """Working orders, one row each, by permId."""
+        return sorted(self._open_rows.values(), key=lambda row: row["permId"])
 
     def _order_row(self, trade: Trade) -> dict[str, Any]:
         order = trade.order
@@ -626,6 +629,24 @@ class GatewayRuntime:
                 leg.tif = "DAY"
             return [parent, stop_loss, take_profit]
         raise ValueError(f"unknown order kind {kind!r}")
+
+    async def serve(self, op: str, args: dict[str, Any], deadline: float) -> Outcome:
+        """One request of the order bus (trading.bus): ``place`` or ``cancel``."""
+        if time.time() >= deadline:
+            return Outcome.fail("expired", "deadline passed before the order could be sent")
+        try:
+            if op == "place":
+                return await self.place(
+                    args["kind"], args["data"], deadline, args.get("request_id")
+                )
+            if op == "cancel":
+                return await self.cancel(int(args["perm_id"]), deadline)
+        except Exception:
+            log.exception("%s request failed in the gateway worker", op)
+            return Outcome.fail(
+                "timeout", "The gateway worker failed while handling the request; check GET /orders"
+            )
+        return Outcome.fail("rejected", f"unknown operation {op!r}")
 
     async def place(
         self, kind: str, data: dict[str, Any], deadline: float, request_id: int | None = None
@@ -822,7 +843,10 @@ class _Publisher:
             "ts": time.time(),
         }
 
-    def write(self, snapshot: dict[str, Any]) -> None:
+    def write(self, snapshot: dict[str, Any], also: Callable[[Any], None] | None = None) -> None:
+        """Publish a snapshot unless a newer one is out already.  With ``also``
+        (more Redis commands for the same round trip, see mirror.publish) a
+        failure raises, for the caller to retry."""
         snapshot = dict(snapshot)
         seq = snapshot.pop("_seq", None)
         with self.write_lock:
@@ -831,9 +855,9 @@ class _Publisher:
                     snapshot = {}  # a newer state is already out there
                 else:
                     self.written_seq = seq
-            self._publish(snapshot)
+            self._publish(snapshot, also)
 
-    def _publish(self, snapshot: dict[str, Any]) -> None:
+    def _publish(self, snapshot: dict[str, Any], also: Callable[[Any], None] | None = None) -> None:
         if "account" in snapshot:
             self.last_full = snapshot
         elif (
@@ -845,11 +869,13 @@ class _Publisher:
             # whole state goes out again, not just the heartbeat.
             snapshot = self.last_full
         try:
-            mirror.publish({**snapshot, "heartbeat": self.heartbeat()})
+            mirror.publish({**snapshot, "heartbeat": self.heartbeat()}, also)
         except Exception:  # Redis down: the next beat retries
             if not self.failed:
                 log.warning("could not publish the gateway state", exc_info=True)
             self.failed = True
+            if also is not None:
+                raise
             return
         self.failed = False
         if snapshot:

@@ -160,6 +160,7 @@ class Filler:
         from django.db import transaction
 
         from journal.models import Execution
+        from journal.selectors import journal_changed
 
         symbols = _symbols()
         current = Execution.objects.count()
@@ -194,6 +195,8 @@ class Filler:
             self.copy_rows += n
             current += n
         self._settle()
+        # Written behind journal.services' back: tell the web's page caches.
+        journal_changed()
         stored = Execution.objects.count()
         return {
             "target": target,

@@ -1,13 +1,73 @@
-"""Reads from the journal, shaped like the API's execution rows."""
+"""Reads from the journal, shaped like the API's execution rows.
+
+Pages of executions are cached in the process that read them, under the
+journal's change token: every write through journal.services sets a new
+token in the shared cache once it has committed, and a page read under an
+older token is read again.  A trader's script polling the same page costs one
+cache round trip instead of a query (docs/benchmarks.md).  A page is also
+re-read after ``PAGE_MAX_AGE`` seconds, in case something wrote the table
+without journal.services (call ``journal_changed()`` after doing that)."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import datetime as dt
+import threading
+import time
+import uuid
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from journal.models import Execution
+
+CHANGE_TOKEN = "journal:change-token"
+PAGE_MAX_AGE = 10.0
+PAGE_CACHE_SIZE = 256
+
+_pages: collections.OrderedDict[Any, tuple[str, float, list[dict[str, Any]]]] = (
+    collections.OrderedDict()
+)
+_pages_lock = threading.Lock()
+
+
+def journal_changed() -> None:
+    """After a committed write to the executions: cached pages are stale."""
+    with contextlib.suppress(Exception):  # the cache is down: pages expire by age
+        cache.set(CHANGE_TOKEN, uuid.uuid4().hex, timeout=None)
+
+
+def change_token_missing() -> None:
+    """The token was lost (a cache restart): start a new one, cache nothing yet."""
+    with contextlib.suppress(Exception):
+        cache.add(CHANGE_TOKEN, uuid.uuid4().hex, timeout=None)
+
+
+def executions_page(filters: dict[str, Any], count: int, token: str | None) -> list[dict[str, Any]]:
+    """The newest ``count`` stored executions matching ``filters``, in the
+    API's shape (fresh dicts: the caller may change them).  ``token`` is the
+    change token read with the request's other cache keys; without one, the
+    page is read and not cached."""
+    key = (tuple(sorted(filters.items())), count)
+    now = time.monotonic()
+    if token:
+        with _pages_lock:
+            hit = _pages.get(key)
+            if hit is not None and hit[0] == token and now - hit[1] < PAGE_MAX_AGE:
+                _pages.move_to_end(key)
+                return [dict(row) for row in hit[2]]
+    rows = [execution_row(r) for r in executions_query(**filters).values(*ROW_FIELDS)[:count]]
+    if token:
+        with _pages_lock:
+            _pages[key] = (token, now, rows)
+            _pages.move_to_end(key)
+            while len(_pages) > PAGE_CACHE_SIZE:
+                _pages.popitem(last=False)
+    else:
+        change_token_missing()
+    return [dict(row) for row in rows]
 
 
 def executions_query(

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from journal import selectors
 from journal.models import Execution, Order, PendingCommission, SyncRun
 
 log = logging.getLogger("journal")
@@ -87,6 +88,7 @@ def execution_record(*, data: dict[str, Any], source: str) -> str:
             row = Execution.objects.select_for_update().get(exec_stem=stem)
         else:
             _apply_commission(row, data)
+            transaction.on_commit(selectors.journal_changed)
             return "inserted"
     changed = False
     if revision > row.revision:
@@ -100,6 +102,7 @@ def execution_record(*, data: dict[str, Any], source: str) -> str:
         changed = _apply_commission(row, data, save=False) or changed
     if changed:
         row.save()
+        transaction.on_commit(selectors.journal_changed)
         return "updated"
     return "unchanged"
 
@@ -136,6 +139,7 @@ def commission_record(
         "last_synced": timezone.now(),
     }
     if Execution.objects.filter(exec_id=exec_id).update(**values):
+        transaction.on_commit(selectors.journal_changed)
         return
     with transaction.atomic():
         PendingCommission.objects.update_or_create(
@@ -145,6 +149,7 @@ def commission_record(
     # The execution may have been stored in between: apply and drop the report.
     if Execution.objects.filter(exec_id=exec_id).update(**values):
         PendingCommission.objects.filter(exec_id=exec_id).delete()
+        transaction.on_commit(selectors.journal_changed)
 
 
 ORDER_FIELDS = (
@@ -306,4 +311,6 @@ def _executions_upsert(rows: list[dict[str, Any]]) -> tuple[dict[str, int], list
         ).count()
         counts["inserted"] += inserted
         counts["unchanged"] += len(objects) - inserted
+        if inserted:
+            transaction.on_commit(selectors.journal_changed)
     return counts, problems

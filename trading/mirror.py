@@ -92,6 +92,15 @@ def require_ready() -> dict[str, Any]:
     return beat
 
 
+def read_optional(section: str, *extra: str) -> tuple[Any, dict[str, Any]]:
+    """A section, or None when the gateway is down, and other cache keys (by
+    their own names), in one round trip."""
+    values = _get_many([HEARTBEAT, PREFIX + section, *extra])
+    beat = values.get(HEARTBEAT)
+    ready = gateway_ready(beat if isinstance(beat, dict) else None)
+    return (values.get(PREFIX + section) if ready else None), {k: values.get(k) for k in extra}
+
+
 def read(section: str) -> Any:
     """One section of the mirror, only while the gateway is connected and the
     worker alive (a stale answer about money is worse than a clear 503)."""

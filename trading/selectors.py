@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from journal.selectors import ROW_FIELDS, execution_row, executions_query
+from journal.selectors import CHANGE_TOKEN, executions_page
 from journal.services import split_exec_id
 from trading import mirror
-from trading.exceptions import GatewayUnavailable
 
 
 def account_get() -> dict[str, Any]:
@@ -51,14 +50,9 @@ def executions_list(
         "side": side,
         "order_ref": order_ref,
     }
-    stored = [
-        execution_row(row)
-        for row in executions_query(**filters).values(*ROW_FIELDS)[: offset + limit]  # type: ignore[arg-type]
-    ]
-    try:
-        live: list[dict[str, Any]] = mirror.read("executions")
-    except GatewayUnavailable:
-        live = []
+    live, extra = mirror.read_optional("executions", CHANGE_TOKEN)
+    stored = executions_page(filters, offset + limit, extra[CHANGE_TOKEN])
+    live = live or []
     fresh = _unstored(live, stored, filters, full_page=len(stored) == offset + limit)
     rows = sorted(stored + fresh, key=lambda r: r.get("timestamp") or "", reverse=True)
     return rows[offset : offset + limit]

@@ -47,7 +47,8 @@ def change_token_missing() -> None:
 
 def executions_page(filters: dict[str, Any], count: int, token: str | None) -> list[dict[str, Any]]:
     """The newest ``count`` stored executions matching ``filters``, in the
-    API's shape (fresh dicts: the caller may change them).  ``token`` is the
+    API's shape: a new list, whose rows may be shared with the cache (replace
+    a row, do not change it).  ``token`` is the
     change token read with the request's other cache keys; without one, the
     page is read and not cached."""
     key = (tuple(sorted(filters.items())), count)
@@ -57,7 +58,7 @@ def executions_page(filters: dict[str, Any], count: int, token: str | None) -> l
             hit = _pages.get(key)
             if hit is not None and hit[0] == token and now - hit[1] < PAGE_MAX_AGE:
                 _pages.move_to_end(key)
-                return [dict(row) for row in hit[2]]
+                return list(hit[2])
     rows = [execution_row(r) for r in executions_query(**filters).values(*ROW_FIELDS)[:count]]
     if token:
         with _pages_lock:
@@ -67,7 +68,7 @@ def executions_page(filters: dict[str, Any], count: int, token: str | None) -> l
                 _pages.popitem(last=False)
     else:
         change_token_missing()
-    return [dict(row) for row in rows]
+    return list(rows)
 
 
 def executions_query(

@@ -52,8 +52,11 @@ def executions_list(
     }
     live, extra = mirror.read_optional("executions", CHANGE_TOKEN)
     stored = executions_page(filters, offset + limit, extra[CHANGE_TOKEN])
-    live = live or []
+    if not live:
+        return stored[offset : offset + limit]
     fresh = _unstored(live, stored, filters, full_page=len(stored) == offset + limit)
+    if not fresh:
+        return stored[offset : offset + limit]  # in the journal's order already
     rows = sorted(stored + fresh, key=lambda r: r.get("timestamp") or "", reverse=True)
     return rows[offset : offset + limit]
 
@@ -71,9 +74,10 @@ def _unstored(
     full_page: bool,
 ) -> list[dict[str, Any]]:
     """Live fills the journal has not stored yet that belong on this page; also
-    fills in commissions the journal has not got yet.  Live rows come newest
-    first with ISO 8601 UTC timestamps, so they compare as text."""
-    by_exec_id = {row["execId"]: row for row in stored}
+    fills in commissions the journal has not got yet (in ``stored``, whose
+    rows are replaced, not changed: they may be cached).  Live rows come
+    newest first with ISO 8601 UTC timestamps, so they compare as text."""
+    by_exec_id = {row["execId"]: (i, row) for i, row in enumerate(stored)}
     stems = {split_exec_id(exec_id)[0] for exec_id in by_exec_id}
     oldest = stored[-1]["timestamp"] if full_page and stored else None
     since, until = _utc_text(filters["since"]), _utc_text(filters["until"])
@@ -85,8 +89,8 @@ def _unstored(
             continue
         mine = by_exec_id.get(exec_id)
         if mine is not None:
-            if mine["commission"] is None:
-                mine["commission"] = row.get("commission")
+            if mine[1]["commission"] is None and row.get("commission") is not None:
+                stored[mine[0]] = {**mine[1], "commission": row["commission"]}
             continue
         if (oldest and stamp < oldest) or (since and stamp < since):
             break  # everything after this one is older still

@@ -34,8 +34,9 @@ def test_an_answer_on_the_reply_list_is_the_outcome() -> None:
         key = bus.requests_key()
 
         def worker() -> None:
-            _, raw = bus.client().brpop([key], timeout=5)
-            request = json.loads(raw)
+            item = bus.client().brpop([key], timeout=5)
+            assert item is not None
+            request = json.loads(item[1])
             assert request["op"] == "cancel"
             assert request["args"] == {"perm_id": 7}
             assert request["reply"].startswith(bus.reply_prefix())

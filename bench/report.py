@@ -241,14 +241,13 @@ def generated(data: dict[str, Any], chart: bool) -> str:
     lines += [
         "",
         "Where one order's time goes (1 client, p50 ms): the client's round trip; "
-        "the web's wait for the worker's answer (audit trail `latency_ms`: queueing the "
-        "task to its outcome); the worker's task (Celery's `succeeded in`: placing, "
-        "waiting for the permId, publishing the mirror, storing the result); "
-        "a task round trip that does not touch the gateway (`gateway_ping`).",
+        "the web's wait for the worker's answer (audit trail `latency_ms`: sending the "
+        "request over the order bus to its outcome); for comparison, a Celery task round "
+        "trip that does not touch the gateway (`gateway_ping`), what every order paid "
+        "before the order bus.",
         "",
-        "| delay | API | web waits for worker | worker task | floor A | floor B "
-        "| queue round trip (ping) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| delay | API | web waits for worker | floor A | floor B | Celery round trip (ping) |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     diag = data.get("diagnostics") or {}
     for key in ("no_delay", "delay"):
@@ -257,7 +256,6 @@ def generated(data: dict[str, Any], chart: bool) -> str:
             f"| {_get(data, 'orders', key, 'delay_ms') or 0:g} ms "
             f"| {_f(_get(data, 'orders', key, 'c1', 'api', 'p50_ms'))} "
             f"| {_f(_get(diag, 'web_wait_for_worker', f'{prefix}/api', 'p50_ms'))} "
-            f"| {_f(_get(diag, 'worker_task_time', f'{prefix}/api', 'p50_ms'))} "
             f"| {_f(_get(data, 'orders', key, 'c1', 'floor_a', 'p50_ms'))} "
             f"| {_f(_get(data, 'orders', key, 'c1', 'floor_b', 'p50_ms'))} "
             f"| {_f(_get(data, 'orders', key, 'c1', 'queue_ping', 'p50_ms'))} |"
@@ -275,8 +273,7 @@ def generated(data: dict[str, Any], chart: bool) -> str:
         f"the worker's busiest second in the simulator: "
         f"{s.get('worker_peak_messages_per_second')} messages. Meanwhile the web waited "
         f"{_f(_get(diag, 'web_wait_for_worker', 'sustained/api', 'p50_ms'))} ms (p50) for "
-        f"the worker's answer, and the worker's task took "
-        f"{_f(_get(diag, 'worker_task_time', 'sustained/api', 'p50_ms'))} ms (p50).",
+        f"the worker's answer.",
         "",
         "### Reads",
         "",

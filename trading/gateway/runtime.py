@@ -808,7 +808,7 @@ class _Publisher:
         self.wake = threading.Event()
         self.latest: dict[str, Any] | None = None
         self.write_lock = threading.Lock()
-        self.written_seq = 0
+        self.written_seq: dict[str, int] = {}
         self.last_full: dict[str, Any] = {}
         self.last_full_write = 0.0
         self.failed = False
@@ -844,22 +844,26 @@ class _Publisher:
         }
 
     def write(self, snapshot: dict[str, Any], also: Callable[[Any], None] | None = None) -> None:
-        """Publish a snapshot unless a newer one is out already.  With ``also``
-        (more Redis commands for the same round trip, see mirror.publish) a
-        failure raises, for the caller to retry."""
+        """Publish a snapshot's sections, each unless a newer state of it is out
+        already (the orders published with an answer can overtake a full
+        snapshot taken earlier: its orders are dropped, its account and
+        positions still go out).  With ``also`` (more Redis commands for the
+        same round trip, see mirror.publish) a failure raises, for the caller
+        to retry."""
         snapshot = dict(snapshot)
         seq = snapshot.pop("_seq", None)
         with self.write_lock:
             if seq is not None:
-                if seq < self.written_seq:
-                    snapshot = {}  # a newer state is already out there
-                else:
-                    self.written_seq = seq
+                for section in list(snapshot):
+                    if seq < self.written_seq.get(section, 0):
+                        del snapshot[section]
+                    else:
+                        self.written_seq[section] = seq
             self._publish(snapshot, also)
 
     def _publish(self, snapshot: dict[str, Any], also: Callable[[Any], None] | None = None) -> None:
-        if "account" in snapshot:
-            self.last_full = snapshot
+        if snapshot:
+            self.last_full = {**self.last_full, **snapshot}
         elif (
             not snapshot
             and self.last_full

@@ -39,7 +39,10 @@ T = TypeVar("T")
 
 MIRROR_EXECUTIONS = 500  # newest session fills kept in the mirror
 WRITER_PAUSE = 0.005  # seconds the journal writer yields before a write
-FULL_REPUBLISH_EVERY = 10.0  # seconds between full republishes of an unchanged state
+FULL_REPUBLISH_EVERY = 10.0
+# Seconds an acknowledged order (permId known) may wait for its first status.
+STATUS_GRACE = 0.25
+UNSENT = ("PendingSubmit", "ApiPending")  # seconds between full republishes of an unchanged state
 
 
 def _price(value: Any) -> float | None:
@@ -705,6 +708,7 @@ class GatewayRuntime:
         assert self.changed is not None
         label = kind
         trades = [self.ib.placeOrder(contract, order) for order in orders]
+        acked_at = 0.0
         while True:
             failure = next((self.order_errors.get(i) for i in ids if i in self.order_errors), None)
             if failure is not None:
@@ -718,20 +722,30 @@ class GatewayRuntime:
                     "rejected", f"Failed to place {label} order: {self._why(done[0])}"
                 )
             if all(t.order.permId for t in trades):
-                return Outcome(
-                    ok=True,
-                    perm_ids=[t.order.permId for t in trades],
-                    order_ids=ids,
-                    statuses=[t.orderStatus.status for t in trades],
+                # IB sends the order's status right after its permId: wait for
+                # it (briefly, never past the deadline: the order stands), so
+                # the orders published with the answer show PreSubmitted or
+                # Submitted, not PendingSubmit.
+                acked_at = acked_at or time.monotonic()
+                remaining = min(
+                    STATUS_GRACE - (time.monotonic() - acked_at), deadline - time.time()
                 )
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                self._cancel_all(trades)
-                return Outcome.fail(
-                    "timeout",
-                    "IB Gateway did not acknowledge the order in time; "
-                    "it was cancelled in case it reached IB",
-                )
+                if remaining <= 0 or not any(t.orderStatus.status in UNSENT for t in trades):
+                    return Outcome(
+                        ok=True,
+                        perm_ids=[t.order.permId for t in trades],
+                        order_ids=ids,
+                        statuses=[t.orderStatus.status for t in trades],
+                    )
+            else:
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    self._cancel_all(trades)
+                    return Outcome.fail(
+                        "timeout",
+                        "IB Gateway did not acknowledge the order in time; "
+                        "it was cancelled in case it reached IB",
+                    )
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=remaining)

@@ -59,7 +59,13 @@ def test_executions_filter_by_symbol_is_case_insensitive(api: Stack) -> None:
 
     rows = eventually(googl)
     assert {r["symbol"] for r in rows} == {"GOOGL"}
-    everything = api.get("/executions").json()["executions"]
+
+    def both() -> list[dict[str, object]] | None:
+        # An order is answered when IB acknowledges it; its fill follows.
+        rows = api.get("/executions").json()["executions"]
+        return rows if {"GOOGL", "AMD"} <= {r["symbol"] for r in rows} else None
+
+    everything = eventually(both)
     assert {"GOOGL", "AMD"} <= {r["symbol"] for r in everything}
     execution_ids = [r["execId"] for r in everything]
     assert len(execution_ids) == len(set(execution_ids))

@@ -39,7 +39,7 @@ def journal_changed() -> None:
         cache.set(CHANGE_TOKEN, uuid.uuid4().hex, timeout=None)
 
 
-def change_token_missing() -> None:
+def _change_token_start() -> None:
     """The token was lost (a cache restart): start a new one, cache nothing yet."""
     with contextlib.suppress(Exception):
         cache.add(CHANGE_TOKEN, uuid.uuid4().hex, timeout=None)
@@ -67,7 +67,7 @@ def executions_page(filters: dict[str, Any], count: int, token: str | None) -> l
             while len(_pages) > PAGE_CACHE_SIZE:
                 _pages.popitem(last=False)
     else:
-        change_token_missing()
+        _change_token_start()
     return list(rows)
 
 

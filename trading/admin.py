@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from journal.admin import ReadOnlyAdmin
 from trading import auth
 from trading.models import ApiToken, IdempotencyRecord, OrderRequestLog, TradingControl
 
@@ -44,7 +45,7 @@ class TradingControlAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(OrderRequestLog)
-class OrderRequestLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrderRequestLogAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "endpoint",
@@ -59,16 +60,6 @@ class OrderRequestLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("state", "endpoint", "http_status", "created_at")
     search_fields = ("client", "idempotency_key", "error")
     date_hierarchy = "created_at"
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(IdempotencyRecord)

@@ -68,6 +68,8 @@ def client() -> redis.Redis:
     """One connection pool per process.  No socket timeout: a wait for an
     answer blocks on the server (BLPOP's own timeout); connecting may take 2 s."""
     global _client
+    if _client is not None:
+        return _client
     with _client_lock:
         if _client is None:
             _client = redis.Redis.from_url(

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 
+from trading import bus
 from trading.exceptions import GatewayUnavailable, StateStoreUnavailable
 
 PREFIX = "gateway:"
@@ -30,8 +31,6 @@ def publish(snapshot: dict[str, Any], also: Callable[[Any], None] | None = None)
     ``also`` adds more commands to the same Redis round trip (the order bus's
     answers, so they are sent only once the state they report is readable):
     it gets a pipeline on the bus's Redis, after the mirror's writes."""
-    from trading import bus
-
     values = {PREFIX + key: value for key, value in snapshot.items()}
     if also is None:
         cache.set_many(values, timeout=TTL)
@@ -104,11 +103,7 @@ def read_optional(section: str, *extra: str) -> tuple[Any, dict[str, Any]]:
 def read(section: str) -> Any:
     """One section of the mirror, only while the gateway is connected and the
     worker alive (a stale answer about money is worse than a clear 503)."""
-    values = _get_many([HEARTBEAT, PREFIX + section])
-    beat = values.get(HEARTBEAT)
-    if not gateway_ready(beat if isinstance(beat, dict) else None):
-        raise GatewayUnavailable()
-    data = values.get(PREFIX + section)
+    data, _ = read_optional(section)
     if data is None:
         raise GatewayUnavailable()
     return data

@@ -21,6 +21,7 @@ from typing import Any
 import redis
 
 from trading import bus
+from trading.gateway.intents import RedisIntents
 from trading.gateway.runtime import GatewayRuntime, Outcome
 
 log = logging.getLogger("trading.gateway")
@@ -149,8 +150,7 @@ class Intake:
             for key, value in replies:
                 pipe.lpush(key, value)
                 pipe.expire(key, bus.REPLY_TTL)
-            if request_ids:
-                pipe.hdel(bus.intents_key(), *[str(r) for r in request_ids])
+            RedisIntents.forget(pipe, request_ids)
 
         for attempt in range(3):
             try:

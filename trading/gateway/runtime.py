@@ -32,7 +32,7 @@ from ib_async.util import UNSET_DOUBLE
 
 from trading import mirror
 from trading.gateway import mapping
-from trading.gateway.intents import IntentStore
+from trading.gateway.intents import intent_store
 
 log = logging.getLogger("trading.gateway")
 T = TypeVar("T")
@@ -85,13 +85,12 @@ class GatewayRuntime:
         # order events: publishing them before every answer costs a sort, not a
         # walk over every trade of the session.
         self._open_rows: dict[int, dict[str, Any]] = {}
-        self.orders_version = 0
         self._executions_version: tuple[int, int, int] = (-1, -1, -1)
         self._executions_rows: list[dict[str, Any]] = []
         self.publisher = _Publisher(self)
         self.journal = _JournalWriter(self)
         self.raw_times: dict[str, str] = {}
-        self.intents = IntentStore()
+        self.intents = intent_store()
         self.in_flight: set[int] = set()
         self.unset_pnl: set[str] = set()
         self._stopping = False
@@ -373,9 +372,8 @@ class GatewayRuntime:
         perm_id = trade.order.permId
         if trade.orderStatus.status in mapping.PENDING_STATUSES:
             self._open_rows[perm_id] = self._order_row(trade)
-        elif self._open_rows.pop(perm_id, None) is None:
-            return
-        self.orders_version += 1
+        else:
+            self._open_rows.pop(perm_id, None)
 
     def _track_all(self) -> None:
         """Rebuild the working orders from ib_async's trades (after a connect)."""
@@ -384,7 +382,6 @@ class GatewayRuntime:
         for trade in self.ib.openTrades():
             if trade.order.permId:
                 self._track(trade)
-        self.orders_version += 1
 
     async def _fetch_history(self) -> dict[str, list[dict[str, Any]]]:
         assert self.ib is not None

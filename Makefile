@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole stack on embedded defaults) and
-# `make test` (install everything, lint, type-check, run every test).
+# `make test` (install everything, lint, import contracts, type-check, run every test).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -27,6 +27,14 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel error
 
+# tests/docs renders /docs and /redoc in Debian's Chromium (Playwright drives it
+# through executable_path; Playwright's own browser download is not used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
@@ -36,15 +44,16 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-pytest-sqlite: $(VENV)/.dev tests/js/node_modules/.package-lock.json
+pytest-sqlite: $(VENV)/.dev tests/js/node_modules/.package-lock.json $(CHROMIUM)
 	mkdir -p var
 	$(TEST_ENV) DATABASE_URL=sqlite:///var/db.sqlite3 SQLITE_TEST_PATH=var/test.sqlite3 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-pytest-postgres: $(VENV)/.dev tests/js/node_modules/.package-lock.json
+pytest-postgres: $(VENV)/.dev tests/js/node_modules/.package-lock.json $(CHROMIUM)
 	# The simulator suite has no database; it runs once, in the SQLite pass.
 	$(TEST_ENV) DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest --ignore=tests/ibsim $(PYTEST_ARGS)
 
@@ -52,9 +61,11 @@ pytest: pytest-sqlite pytest-postgres
 
 test: lint typecheck pytest
 
-# `make bench`: the stack on the simulator, measured against its floors
-# (docs/benchmarks.md; about 5 minutes). `make bench-smoke`: the same run in
-# seconds with tiny counts, results in var/bench/smoke.json.
+# `make bench`: the stack on the simulator, measured against its floors, on
+# SQLite and then on PostgreSQL (a database of its own on the server at
+# BENCH_POSTGRES_URL, default the local one; docs/benchmarks.md; about 6
+# minutes). `make bench-smoke`: the same run in a minute with tiny counts,
+# results in var/bench/smoke.json.
 .PHONY: bench bench-smoke
 bench: $(VENV)/.dev
 	REDIS_URL=redis://127.0.0.1:6379/15 $(BIN)/python -m bench

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 
+from ibsim.clock import MODES, OPEN
 from ibsim.control import Controller
 from ibsim.server import Simulator
 
@@ -25,6 +26,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tick", type=float, default=1.0, help="seconds between price steps")
     parser.add_argument("--no-walk", action="store_true", help="prices move only when set")
+    parser.add_argument(
+        "--clock",
+        choices=MODES,
+        default=OPEN,
+        help="open: the market is always open (default); wall: the real time and calendar",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     if args.port in REAL_GATEWAY_PORTS:
@@ -42,6 +49,7 @@ async def serve(args: argparse.Namespace) -> None:
         seed=args.seed,
         walk=not args.no_walk,
         tick_interval=args.tick,
+        clock=args.clock,
     )
     await sim.start()
     control = Controller(sim)

@@ -13,7 +13,11 @@ import socket
 from dataclasses import asdict
 from typing import Any
 
+from ibsim import order_warnings
+from ibsim.clock import iso_eastern, parse_time
 from ibsim.server import Simulator
+
+MAX_ADVANCE = 366 * 86400.0
 
 
 class CommandError(Exception):
@@ -45,10 +49,9 @@ class Controller:
     # --- market -----------------------------------------------------------
 
     def cmd_set_price(self, symbol: str, price: float) -> float:
+        """A trade prints at `price`; the bid and ask follow (spread rule)."""
         self.sim.dispatch(self.sim.book.set_price(symbol, float(price)))
-        held = {s for s, _ in self.sim.book.position_rows()}
-        if symbol.upper() in held:
-            self.sim.push_account([symbol.upper()])
+        self._push_if_held(symbol)
         return self.sim.book.prices[symbol.upper()]
 
     def cmd_get_price(self, symbol: str) -> float:
@@ -57,20 +60,117 @@ class Controller:
     def cmd_prices(self) -> dict[str, float]:
         return dict(self.sim.book.prices)
 
+    def cmd_quote(self, symbol: str) -> dict[str, Any]:
+        """The quote, and `liquidity`: the shares of each price level behind
+        it (null: the default depth, ibsim.depth)."""
+        key = self.sim.book._symbol(symbol)
+        quotes = self.sim.book.quotes
+        return {**asdict(quotes[key]), "liquidity": quotes.liquidity.get(key)}
+
+    def cmd_set_liquidity(self, symbol: str, shares: int | None = None) -> dict[str, Any]:
+        """Each price level of the symbol holds `shares` (the quote shows that
+        size); without `shares`, the default depth again.  Orders that can
+        take more now match at once."""
+        if shares is not None and (isinstance(shares, bool) or int(shares) != float(shares)):
+            raise ValueError("shares must be a positive whole number")
+        events = self.sim.book.set_liquidity(symbol, None if shares is None else int(shares))
+        self.sim.dispatch(events)
+        self._push_if_held(symbol)
+        return self.cmd_quote(symbol)
+
+    def cmd_set_quote(
+        self,
+        symbol: str,
+        bid: float,
+        ask: float,
+        last: float | None = None,
+        bid_size: int | None = None,
+        ask_size: int | None = None,
+    ) -> dict[str, Any]:
+        """An explicit bid and ask (and sizes; with `last`, a trade there);
+        orders match against it at once."""
+        events = self.sim.book.set_quote(
+            symbol,
+            bid=float(bid),
+            ask=float(ask),
+            last=None if last is None else float(last),
+            bid_size=None if bid_size is None else int(bid_size),
+            ask_size=None if ask_size is None else int(ask_size),
+        )
+        self.sim.dispatch(events)
+        self._push_if_held(symbol)
+        return self.cmd_quote(symbol)
+
+    def cmd_market_data(
+        self, live: bool | None = None, delay: float | None = None
+    ) -> dict[str, Any]:
+        """The account's live data permissions (without them: delayed data for
+        market data type 3/4, error 10089 for 1/2) and the delay of delayed data."""
+        if live is not None:
+            self.sim.feed.live = _flag(live)
+        if delay is not None:
+            if float(delay) < 0:
+                raise ValueError("delay must be zero or more seconds")
+            self.sim.book.quotes.delay = float(delay)
+        return {
+            "live": self.sim.feed.live,
+            "delay": self.sim.book.quotes.delay,
+            "lines": self.sim.feed.lines(),
+        }
+
+    def _push_if_held(self, symbol: str) -> None:
+        held = {s for s, _ in self.sim.book.position_rows()}
+        if symbol.upper() in held:
+            self.sim.accounts.push([symbol.upper()])
+
     def cmd_walk(self, on: bool) -> bool:
         self.sim.walk_enabled = bool(on)
         return self.sim.walk_enabled
+
+    # --- the clock ----------------------------------------------------------
+
+    def cmd_clock(self) -> dict[str, Any]:
+        """The simulated time (US/Eastern), the session, the next regular open
+        and close (none while the open clock keeps the market open), the mode."""
+        self.sim.catch_up()
+        return self.sim.book.clock.describe()
+
+    def cmd_set_clock(self, time: str) -> dict[str, Any]:
+        """Jump to `time` (ISO 8601; no offset: US/Eastern) and run on in real
+        time from there.  No session event fires on the way (no auction), but
+        orders whose time has run out by then are cancelled, and the session
+        there applies to every order."""
+        when = parse_time(time)
+        self.sim.catch_up()
+        self.sim.book.clock.set(when)
+        self.sim.dispatch(self.sim.book.jump())
+        return self.sim.book.clock.describe()
+
+    def cmd_advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the clock forward, firing every session event on the way at its
+        own time (pre-market, the opening auction, DAY expiry at the close,
+        after-hours end; GTD and OPG expiries); `events` lists them."""
+        seconds = float(seconds)
+        if seconds > MAX_ADVANCE:
+            raise ValueError(f"seconds must be at most {MAX_ADVANCE:.0f} (a year)")
+        book = self.sim.book
+        self.sim.catch_up()
+        first = len(book.fired)
+        book.clock.advance(seconds)
+        self.sim.catch_up()
+        fired = [{"at": iso_eastern(at), "event": event} for at, event in book.fired[first:]]
+        return {**book.clock.describe(), "events": fired}
 
     # --- account ----------------------------------------------------------
 
     def cmd_set_cash(self, cash: float) -> float:
         self.sim.book.set_cash(cash)
-        self.sim.push_account([])
+        self.sim.accounts.push([])
         return self.sim.book.cash
 
     def cmd_set_position(self, symbol: str, quantity: float, avg_cost: float) -> None:
         self.sim.book.set_position(symbol, quantity, avg_cost)
-        self.sim.push_account([symbol.upper()])
+        self.sim.accounts.push([symbol.upper()])
 
     def cmd_account(self) -> dict[str, str]:
         return {key: value for key, value, _ in self.sim.book.account_values()}
@@ -117,15 +217,25 @@ class Controller:
     def cmd_reject_next_order(self, reason: str = "Simulated rejection") -> None:
         self.sim.book.reject_next = reason
 
+    def cmd_warn_next_order(self, code: int) -> int:
+        """The next new order accepted (from any client) draws warning `code`
+        with IB's wording, and is otherwise processed as usual."""
+        self.sim.book.warn_next = order_warnings.check_code(code)
+        return self.sim.book.warn_next
+
     def cmd_correct_execution(self, exec_id: str | None = None, price: float | None = None) -> str:
         return self.sim.correct_execution(exec_id, price)
 
     def cmd_reset(self) -> dict[str, Any]:
-        """Cancel every working order and put prices back at their start values
+        """Cancel every working order, drop a pending warn_next_order, put the
+        clock back as it started and prices back at their start values
         (positions, cash and executions stay: they are history)."""
         book = self.sim.book
         self.sim.dispatch(book.cancel_all())
-        book.prices = dict(book.start_prices)
+        book.warn_next = None
+        book.clock.reset()
+        self.sim.dispatch(book.jump())
+        self.sim.dispatch(book.reset_prices())
         return {"prices": dict(book.prices)}
 
     def cmd_ping(self) -> str:
@@ -181,3 +291,10 @@ class ControlClient:
         if not answer["ok"]:
             raise CommandError(answer["error"])
         return answer["result"]
+
+
+def _flag(value: object) -> bool:
+    """A boolean argument, also as the CLI passes it ("false", "0", "off")."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)

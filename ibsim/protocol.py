@@ -19,8 +19,11 @@ MIN_SERVER_VERSION = 157  # the oldest layout encoded here (ib_insync/ib_async m
 MAX_SERVER_VERSION = 178
 UNSET_DOUBLE = 1.7976931348623157e308
 UNSET_DOUBLE_TEXT = "1.7976931348623157E308"
+NO_SECURITY_DEFINITION = "No security definition has been found for the request"  # error 200
 
 # Incoming message ids (client -> server).
+IN_REQ_MKT_DATA = 1
+IN_CANCEL_MKT_DATA = 2
 IN_PLACE_ORDER = 3
 IN_CANCEL_ORDER = 4
 IN_REQ_OPEN_ORDERS = 5
@@ -44,6 +47,8 @@ IN_CANCEL_ACCOUNT_UPDATES_MULTI = 77
 IN_REQ_COMPLETED_ORDERS = 99
 
 # Outgoing message ids (server -> client).
+OUT_TICK_PRICE = 1
+OUT_TICK_SIZE = 2
 OUT_ORDER_STATUS = 3
 OUT_ERROR = 4
 OUT_OPEN_ORDER = 5
@@ -54,11 +59,14 @@ OUT_NEXT_VALID_ID = 9
 OUT_CONTRACT_DATA = 10
 OUT_EXECUTION_DATA = 11
 OUT_MANAGED_ACCTS = 15
+OUT_TICK_STRING = 46
 OUT_CURRENT_TIME = 49
 OUT_CONTRACT_DATA_END = 52
 OUT_OPEN_ORDER_END = 53
 OUT_ACCOUNT_DOWNLOAD_END = 54
 OUT_EXECUTION_DATA_END = 55
+OUT_TICK_SNAPSHOT_END = 57
+OUT_MARKET_DATA_TYPE = 58
 OUT_COMMISSION_REPORT = 59
 OUT_POSITION_DATA = 61
 OUT_POSITION_END = 62
@@ -66,6 +74,7 @@ OUT_ACCOUNT_SUMMARY = 63
 OUT_ACCOUNT_SUMMARY_END = 64
 OUT_ACCOUNT_UPDATE_MULTI = 73
 OUT_ACCOUNT_UPDATE_MULTI_END = 74
+OUT_TICK_REQ_PARAMS = 81
 OUT_COMPLETED_ORDER = 101
 OUT_COMPLETED_ORDERS_END = 102
 
@@ -186,7 +195,10 @@ def error(version: int, req_id: int, code: int, message: str) -> list[Any]:
     return fields
 
 
-def contract_details(version: int, req_id: int, c: ContractSpec) -> list[Any]:
+def contract_details(
+    version: int, req_id: int, c: ContractSpec, trading_hours: str, liquid_hours: str
+) -> list[Any]:
+    """contractData; the hours in IB's text, US/Eastern (ibsim.hours)."""
     market_rule = "26"
     fields: list[Any] = [OUT_CONTRACT_DATA]
     if version < 164:
@@ -221,9 +233,9 @@ def contract_details(version: int, req_id: int, c: ContractSpec) -> list[Any]:
         c.industry,
         c.category,
         "",  # subcategory
-        "US/Eastern",
-        "20261124:0400-20261124:2000;20261125:0400-20261125:2000",
-        "20261124:0930-20261124:1600;20261125:0930-20261125:1600",
+        "US/Eastern",  # timeZoneId
+        trading_hours,
+        liquid_hours,
         "",  # evRule
         "",  # evMultiplier
         1,  # numSecIds
@@ -240,273 +252,6 @@ def contract_details(version: int, req_id: int, c: ContractSpec) -> list[Any]:
         fields.append(100)
     if version >= 164:
         fields += ["0.0001", "0.0001", "100"]
-    return fields
-
-
-@dataclass
-class OrderView:
-    """What openOrder, orderStatus and completedOrder report about one order."""
-
-    order_id: int
-    client_id: int
-    perm_id: int
-    contract: ContractSpec
-    action: str
-    quantity: float
-    order_type: str
-    lmt_price: float | None
-    aux_price: float | None
-    tif: str
-    oca_group: str
-    oca_type: int
-    account: str
-    order_ref: str
-    parent_id: int
-    parent_perm_id: int
-    outside_rth: bool
-    status: str
-    filled: float
-    avg_fill_price: float
-    last_fill_price: float
-    why_held: str
-    completed_time: str
-    completed_status: str
-
-
-def open_order(version: int, o: OrderView) -> list[Any]:
-    fields: list[Any] = [OUT_OPEN_ORDER, o.order_id, *contract_fields(o.contract)]
-    fields += [
-        o.action,
-        encode_field(float(o.quantity)),
-        o.order_type,
-        price_text(o.lmt_price),
-        price_text(o.aux_price),
-        o.tif,
-        o.oca_group,
-        o.account,
-        "O",  # openClose
-        0,  # origin: customer
-        o.order_ref,
-        o.client_id,
-        o.perm_id,
-        o.outside_rth,
-        False,  # hidden
-        0,  # discretionaryAmt
-        "",  # goodAfterTime
-        "",  # deprecated sharesAllocation
-        "",  # faGroup
-        "",  # faMethod
-        "",  # faPercentage
-    ]
-    if version < 177:
-        fields.append("")  # faProfile
-    fields += [
-        "",  # modelCode
-        "",  # goodTillDate
-        "",  # rule80A
-        "",  # percentOffset
-        "",  # settlingFirm
-        0,  # shortSaleSlot
-        "",  # designatedLocation
-        -1,  # exemptCode
-        0,  # auctionStrategy
-        "",  # startingPrice
-        "",  # stockRefPrice
-        "",  # delta
-        "",  # stockRangeLower
-        "",  # stockRangeUpper
-        "",  # displaySize
-        False,  # blockOrder
-        False,  # sweepToFill
-        False,  # allOrNone
-        "",  # minQty
-        o.oca_type,
-        False,  # eTradeOnly
-        False,  # firmQuoteOnly
-        "",  # nbboPriceCap
-        o.parent_id,
-        0,  # triggerMethod
-        "",  # volatility
-        0,  # volatilityType
-        "",  # deltaNeutralOrderType (empty: no delta-neutral block)
-        "",  # deltaNeutralAuxPrice
-        False,  # continuousUpdate
-        0,  # referencePriceType
-        "",  # trailStopPrice
-        "",  # trailingPercent
-        "",  # basisPoints
-        "",  # basisPointsType
-        "",  # comboLegsDescrip
-        0,  # combo legs
-        0,  # order combo legs
-        0,  # smart combo routing params
-        "",  # scaleInitLevelSize
-        "",  # scaleSubsLevelSize
-        "",  # scalePriceIncrement (unset: no scale block)
-        "",  # hedgeType (empty: no hedgeParam)
-        False,  # optOutSmartRouting
-        "",  # clearingAccount
-        "IB",  # clearingIntent
-        False,  # notHeld
-        False,  # delta-neutral contract present
-        "",  # algoStrategy (empty: no params)
-        False,  # solicited
-        False,  # whatIf
-        o.status,
-        "",  # initMarginBefore
-        "",  # maintMarginBefore
-        "",  # equityWithLoanBefore
-        "",  # initMarginChange
-        "",  # maintMarginChange
-        "",  # equityWithLoanChange
-        "",  # initMarginAfter
-        "",  # maintMarginAfter
-        "",  # equityWithLoanAfter
-        "",  # commission
-        "",  # minCommission
-        "",  # maxCommission
-        "",  # commissionCurrency
-        "",  # warningText
-        False,  # randomizeSize
-        False,  # randomizePrice
-        0,  # conditions
-        "None",  # adjustedOrderType
-        "",  # triggerPrice
-        "",  # trailStopPrice
-        "",  # lmtPriceOffset
-        "",  # adjustedStopPrice
-        "",  # adjustedStopLimitPrice
-        "",  # adjustedTrailingAmount
-        0,  # adjustableTrailingUnit
-        "",  # softDollarTier name
-        "",  # softDollarTier value
-        "",  # softDollarTier displayName
-        "",  # cashQty
-        False,  # dontUseAutoPriceForHedge
-        False,  # isOmsContainer
-        False,  # discretionaryUpToLimitPrice
-        False,  # usePriceMgmtAlgo
-    ]
-    if version >= 159:
-        fields.append("")  # duration
-    if version >= 160:
-        fields.append("")  # postToAts
-    if version >= 162:
-        fields.append(False)  # autoCancelParent
-    if version >= 170:
-        fields += ["", "", "", "", ""]  # minTradeQty .. midOffsetAtHalf
-    return fields
-
-
-def order_status(o: OrderView) -> list[Any]:
-    remaining = max(o.quantity - o.filled, 0.0)
-    if o.status in ("Cancelled", "ApiCancelled", "Inactive"):
-        remaining = 0.0 if o.status != "Inactive" else remaining
-    return [
-        OUT_ORDER_STATUS,
-        o.order_id,
-        o.status,
-        encode_field(float(o.filled)),
-        encode_field(float(remaining)),
-        encode_field(float(o.avg_fill_price)),
-        o.perm_id,
-        o.parent_id,
-        encode_field(float(o.last_fill_price)),
-        o.client_id,
-        o.why_held,
-        0,  # mktCapPrice
-    ]
-
-
-def completed_order(version: int, o: OrderView) -> list[Any]:
-    fields: list[Any] = [OUT_COMPLETED_ORDER, *contract_fields(o.contract)]
-    fields += [
-        o.action,
-        encode_field(float(o.quantity)),
-        o.order_type,
-        price_text(o.lmt_price),
-        price_text(o.aux_price),
-        o.tif,
-        o.oca_group,
-        o.account,
-        "O",
-        0,
-        o.order_ref,
-        o.perm_id,
-        o.outside_rth,
-        False,  # hidden
-        0,  # discretionaryAmt
-        "",  # goodAfterTime
-        "",  # faGroup
-        "",  # faMethod
-        "",  # faPercentage
-    ]
-    if version < 177:
-        fields.append("")  # faProfile
-    fields += [
-        "",  # modelCode
-        "",  # goodTillDate
-        "",  # rule80A
-        "",  # percentOffset
-        "",  # settlingFirm
-        0,  # shortSaleSlot
-        "",  # designatedLocation
-        -1,  # exemptCode
-        "",  # startingPrice
-        "",  # stockRefPrice
-        "",  # delta
-        "",  # stockRangeLower
-        "",  # stockRangeUpper
-        "",  # displaySize
-        False,  # sweepToFill
-        False,  # allOrNone
-        "",  # minQty
-        o.oca_type,
-        0,  # triggerMethod
-        "",  # volatility
-        0,  # volatilityType
-        "",  # deltaNeutralOrderType
-        "",  # deltaNeutralAuxPrice
-        False,  # continuousUpdate
-        0,  # referencePriceType
-        "",  # trailStopPrice
-        "",  # trailingPercent
-        "",  # comboLegsDescrip
-        0,  # combo legs
-        0,  # order combo legs
-        0,  # smart combo routing params
-        "",  # scaleInitLevelSize
-        "",  # scaleSubsLevelSize
-        "",  # scalePriceIncrement
-        "",  # hedgeType
-        "",  # clearingAccount
-        "IB",  # clearingIntent
-        False,  # notHeld
-        False,  # delta-neutral contract present
-        "",  # algoStrategy
-        False,  # solicited
-        o.status,
-        False,  # randomizeSize
-        False,  # randomizePrice
-        0,  # conditions
-        "",  # trailStopPrice
-        "",  # lmtPriceOffset
-        "",  # cashQty
-        False,  # dontUseAutoPriceForHedge
-        False,  # isOmsContainer
-        "",  # autoCancelDate
-        encode_field(float(o.filled)),
-        0,  # refFuturesConId
-        False,  # autoCancelParent
-        "",  # shareholder
-        False,  # imbalanceOnly
-        False,  # routeMarketableToBbo
-        o.parent_perm_id,
-        o.completed_time,
-        o.completed_status,
-    ]
-    if version >= 170:
-        fields += ["", "", "", "", ""]
     return fields
 
 
@@ -616,3 +361,37 @@ def portfolio_value(
         encode_field(float(realized_pnl)),
         account,
     ]
+
+
+# --- market data ----------------------------------------------------------
+# The same layouts for every version from 157 to 178.  Sizes are sent as
+# whole numbers of shares (the Decimal text IB sends from version 163).
+
+
+def tick_price(req_id: int, tick_type: int, price: float, size: int, attribs: int) -> list[Any]:
+    """tickPrice: [1, 6, reqId, tickType, price, size, attribMask]; attribMask
+    bit 0 canAutoExecute, bit 1 pastLimit, bit 2 preOpen."""
+    return [OUT_TICK_PRICE, 6, req_id, tick_type, encode_field(float(price)), size, attribs]
+
+
+def tick_size(req_id: int, tick_type: int, size: int) -> list[Any]:
+    return [OUT_TICK_SIZE, 6, req_id, tick_type, size]
+
+
+def tick_string(req_id: int, tick_type: int, value: str) -> list[Any]:
+    return [OUT_TICK_STRING, 6, req_id, tick_type, value]
+
+
+def tick_snapshot_end(req_id: int) -> list[Any]:
+    return [OUT_TICK_SNAPSHOT_END, 1, req_id]
+
+
+def market_data_type(req_id: int, data_type: int) -> list[Any]:
+    return [OUT_MARKET_DATA_TYPE, 1, req_id, data_type]
+
+
+def tick_req_params(
+    req_id: int, min_tick: float, bbo_exchange: str, snapshot_permissions: int
+) -> list[Any]:
+    """No version field: [81, reqId, minTick, bboExchange, snapshotPermissions]."""
+    return [OUT_TICK_REQ_PARAMS, req_id, encode_field(min_tick), bbo_exchange, snapshot_permissions]

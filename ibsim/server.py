@@ -1,24 +1,39 @@
-"""The socket side of the simulator: handshake, framing, per-connection
-version, request dispatch, pacing, subscriptions and the fault switches."""
+"""The simulated gateway: the listening socket, clientIds, request dispatch,
+the routing of the book's events to connections, and the fault switches.
+Connections are in ibsim.connection, market data in ibsim.market_data,
+account data in ibsim.account_feed."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
-import datetime as dt
 import logging
-import struct
 import time
 from typing import Any
 
+from ibsim import hours, sessions
+from ibsim import order_messages as om
 from ibsim import protocol as p
-from ibsim.book import AccountEvent, Book, Event, FillEvent, Order, OrderEvent, RejectError
-from ibsim.universe import CONTRACTS
+from ibsim.account_feed import AccountFeed
+from ibsim.book import Book
+from ibsim.clock import OPEN, Clock
+from ibsim.connection import Connection, Handler
+from ibsim.history import IN_CANCEL_HISTORICAL_DATA, IN_REQ_HISTORICAL_DATA, HistoryFeed
+from ibsim.market_data import Feed
+from ibsim.pnl import IN_CANCEL_PNL, IN_CANCEL_PNL_SINGLE, IN_REQ_PNL, IN_REQ_PNL_SINGLE, PnlFeed
+from ibsim.records import (
+    AccountEvent,
+    Event,
+    FillEvent,
+    Order,
+    OrderEvent,
+    QuoteEvent,
+    RejectError,
+)
 
 log = logging.getLogger("ibsim")
 
-PACING_LIMIT = 50  # messages per second per client, like IB
+CLOCK_POLL = 0.2  # seconds between looks at the clock (session boundaries, expiries)
+
 CONNECTIVITY = {
     1100: "Connectivity between IB and Trader Workstation has been lost.",
     1101: "Connectivity between IB and Trader Workstation has been restored - data lost.",
@@ -29,146 +44,6 @@ FARM_OK = [
     (2106, "HMDS data farm connection is OK:ushmds"),
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 ]
-
-
-class Connection:
-    """One API client: its negotiated version, clientId, subscriptions and
-    an ordered, optionally delayed, outgoing queue."""
-
-    def __init__(
-        self, sim: Simulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self.sim = sim
-        self.reader = reader
-        self.writer = writer
-        self.version = 0
-        self.client_id: int | None = None
-        self.account_updates = False
-        self.positions_sub = False
-        self.multi_subs: set[int] = set()
-        self.recent: collections.deque[float] = collections.deque()
-        self.peak_rate = 0
-        self.queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
-        self.closed = False
-        self.writer_task: asyncio.Task[None] | None = None
-
-    # --- output -----------------------------------------------------------
-
-    def send(self, fields: list[Any]) -> None:
-        if self.closed:
-            return
-        due = time.monotonic() + self.sim.delay_s
-        self.queue.put_nowait((due, p.frame(fields)))
-
-    def send_raw(self, data: bytes) -> None:
-        self.queue.put_nowait((time.monotonic() + self.sim.delay_s, data))
-
-    def error(self, req_id: int, code: int, message: str) -> None:
-        self.send(p.error(self.version, req_id, code, message))
-
-    async def _write_loop(self) -> None:
-        while True:
-            item = await self.queue.get()
-            if item is None:
-                break
-            due, data = item
-            await self.sim.unfrozen.wait()
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self.writer.write(data)
-            if self.queue.empty():
-                with contextlib.suppress(ConnectionError):
-                    await self.writer.drain()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.queue.put_nowait(None)
-        with contextlib.suppress(Exception):
-            self.writer.close()
-
-    # --- input ------------------------------------------------------------
-
-    async def _read_frame(self) -> list[str]:
-        header = await self.reader.readexactly(4)
-        (size,) = struct.unpack(">I", header)
-        if size > 10_000_000:
-            raise p.ProtocolError("frame too large")
-        return p.split_frame(await self.reader.readexactly(size))
-
-    async def run(self) -> None:
-        self.writer_task = asyncio.create_task(self._write_loop())
-        try:
-            prefix = await self.reader.readexactly(4)
-            if prefix != b"API\0":
-                raise p.ProtocolError(f"bad prefix {prefix!r}")
-            hello = await self._read_frame()
-            await self.sim.unfrozen.wait()
-            self.version = p.negotiate(hello[0] if hello else "")
-            now = dt.datetime.now(dt.UTC).strftime("%Y%m%d %H:%M:%S UTC")
-            self.send_raw(p.frame([self.version, now]))
-            while not self.closed:
-                fields = await self._read_frame()
-                await self.sim.unfrozen.wait()
-                if self.closed:
-                    break
-                self.sim.messages_in += 1
-                if fields:
-                    self.handle(fields)
-                await asyncio.sleep(0)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        except p.ProtocolError as exc:
-            log.warning("closing connection: %s", exc)
-        finally:
-            self.sim.forget(self)
-            self.close()
-
-    def _paced(self) -> bool:
-        now = time.monotonic()
-        while self.recent and now - self.recent[0] >= 1.0:
-            self.recent.popleft()
-        if len(self.recent) >= PACING_LIMIT:
-            self.sim.pacing_errors += 1
-            self.error(
-                -1,
-                100,
-                f"Max rate of messages per second has been exceeded:max={PACING_LIMIT} "
-                f"rec={len(self.recent) + 1} (1)",
-            )
-            return False
-        self.recent.append(now)
-        self.peak_rate = max(self.peak_rate, len(self.recent))
-        return True
-
-    def rate(self) -> int:
-        now = time.monotonic()
-        return sum(1 for t in self.recent if now - t < 1.0)
-
-    def handle(self, fields: list[str]) -> None:
-        msg = p.FieldReader(fields)
-        msg_id = msg.int()
-        if self.client_id is None:
-            if msg_id != p.IN_START_API:
-                raise p.ProtocolError(f"message {msg_id} before startApi")
-            msg.skip()
-            self.sim.start_api(self, msg.int())
-            return
-        if self.client_id < 0:
-            return  # refused (clientId in use): closing, answers nothing more
-        if not self._paced():
-            return
-        handler = self.sim.handlers.get(msg_id)
-        if handler is None:
-            log.info("client %s: ignoring message %s", self.client_id, msg_id)
-            return
-        try:
-            handler(self, msg)
-        except p.ProtocolError as exc:
-            log.warning("client %s: bad message %s: %s", self.client_id, msg_id, exc)
-            self.error(-1, 320, f"Error reading request: {exc}")
 
 
 class Simulator:
@@ -185,10 +60,22 @@ class Simulator:
         walk: bool = True,
         tick_interval: float = 1.0,
         prices: dict[str, float] | None = None,
+        clock: str = OPEN,
     ) -> None:
         self.host = host
         self.port = port
-        self.book = Book(account=account, cash=cash, state_dir=state_dir, seed=seed, prices=prices)
+        self.book = Book(
+            account=account,
+            cash=cash,
+            state_dir=state_dir,
+            seed=seed,
+            prices=prices,
+            clock=Clock(clock),
+        )
+        self.feed = Feed(self.book, lambda: list(self.clients.values()))
+        self.accounts = AccountFeed(self.book, lambda: list(self.clients.values()))
+        self.pnl = PnlFeed(self.book, lambda: list(self.connections))
+        self.history = HistoryFeed(self.book, lambda: list(self.connections))
         self.walk_enabled = walk
         self.tick_interval = tick_interval
         self.delay_s = 0.0
@@ -203,29 +90,39 @@ class Simulator:
         self.pacing_errors = 0
         self.refusing_until = 0.0
         self.refusals = 0
-        self.handlers = {
+        self.handlers: dict[int, Handler] = {
+            p.IN_REQ_MKT_DATA: self.feed.on_req_mkt_data,
+            p.IN_CANCEL_MKT_DATA: self.feed.on_cancel_mkt_data,
             p.IN_PLACE_ORDER: self.on_place_order,
             p.IN_CANCEL_ORDER: self.on_cancel_order,
             p.IN_REQ_OPEN_ORDERS: self.on_req_open_orders,
             p.IN_REQ_ALL_OPEN_ORDERS: self.on_req_all_open_orders,
             p.IN_REQ_AUTO_OPEN_ORDERS: lambda c, m: None,
-            p.IN_REQ_ACCOUNT_UPDATES: self.on_req_account_updates,
+            p.IN_REQ_ACCOUNT_UPDATES: self.accounts.on_req_account_updates,
             p.IN_REQ_EXECUTIONS: self.on_req_executions,
             p.IN_REQ_IDS: self.on_req_ids,
             p.IN_REQ_CONTRACT_DETAILS: self.on_req_contract_details,
             p.IN_REQ_MANAGED_ACCTS: lambda c, m: c.send(
                 [p.OUT_MANAGED_ACCTS, 1, self.book.account]
             ),
-            p.IN_REQ_CURRENT_TIME: lambda c, m: c.send([p.OUT_CURRENT_TIME, 1, int(time.time())]),
+            p.IN_REQ_CURRENT_TIME: lambda c, m: c.send(
+                [p.OUT_CURRENT_TIME, 1, int(self.book.clock.timestamp())]
+            ),
             p.IN_REQ_GLOBAL_CANCEL: self.on_global_cancel,
-            p.IN_REQ_MARKET_DATA_TYPE: lambda c, m: None,
-            p.IN_REQ_POSITIONS: self.on_req_positions,
-            p.IN_CANCEL_POSITIONS: self.on_cancel_positions,
-            p.IN_REQ_ACCOUNT_SUMMARY: self.on_req_account_summary,
+            p.IN_REQ_MARKET_DATA_TYPE: self.feed.on_req_market_data_type,
+            p.IN_REQ_POSITIONS: self.accounts.on_req_positions,
+            p.IN_CANCEL_POSITIONS: self.accounts.on_cancel_positions,
+            p.IN_REQ_ACCOUNT_SUMMARY: self.accounts.on_req_account_summary,
             p.IN_CANCEL_ACCOUNT_SUMMARY: lambda c, m: None,
-            p.IN_REQ_ACCOUNT_UPDATES_MULTI: self.on_req_account_updates_multi,
-            p.IN_CANCEL_ACCOUNT_UPDATES_MULTI: self.on_cancel_account_updates_multi,
+            p.IN_REQ_ACCOUNT_UPDATES_MULTI: self.accounts.on_req_account_updates_multi,
+            p.IN_CANCEL_ACCOUNT_UPDATES_MULTI: self.accounts.on_cancel_account_updates_multi,
             p.IN_REQ_COMPLETED_ORDERS: self.on_req_completed_orders,
+            IN_REQ_PNL: self.pnl.on_req_pnl,
+            IN_REQ_HISTORICAL_DATA: self.history.on_req_historical_data,
+            IN_CANCEL_HISTORICAL_DATA: self.history.on_cancel_historical_data,
+            IN_CANCEL_PNL: self.pnl.on_cancel,
+            IN_REQ_PNL_SINGLE: self.pnl.on_req_pnl_single,
+            IN_CANCEL_PNL_SINGLE: self.pnl.on_cancel,
         }
 
     # --- lifecycle --------------------------------------------------------
@@ -233,6 +130,7 @@ class Simulator:
     async def start(self) -> None:
         await self._listen()
         self.tasks.append(asyncio.create_task(self._walk_loop()))
+        self.tasks.append(asyncio.create_task(self._clock_loop()))
 
     async def _listen(self) -> None:
         self.server = await asyncio.start_server(self._accept, self.host, self.port)
@@ -256,6 +154,9 @@ class Simulator:
         self.connections.add(conn)
         self.connections_total += 1
         await conn.run()
+
+    def handshake_time(self) -> str:
+        return self.book.clock.now().strftime("%Y%m%d %H:%M:%S UTC")
 
     def forget(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -284,14 +185,27 @@ class Simulator:
         while True:
             await asyncio.sleep(self.tick_interval)
             if not self.walk_enabled:
+                self.feed.publish([])  # delayed streams still move with their clock
                 continue
             changed = self.book.step_walk()
-            events: list[Event] = []
+            events: list[Event] = [QuoteEvent(changed)]
             for symbol in changed:
                 events += self.book.match(symbol)
             held = {s for s, pos in self.book.position_rows()}
             events.append(AccountEvent([s for s in changed if s in held]))
             self.dispatch(events)
+
+    async def _clock_loop(self) -> None:
+        """Time passes: session boundaries and expiries as the clock reaches them."""
+        while True:
+            await asyncio.sleep(CLOCK_POLL)
+            self.catch_up()
+
+    def catch_up(self) -> list[Event]:
+        """Bring the book to the clock's time (before a request reads or changes it)."""
+        events = self.book.pass_time()
+        self.dispatch(events)
+        return events
 
     # --- routing ----------------------------------------------------------
 
@@ -309,99 +223,48 @@ class Simulator:
         for event in events:
             if isinstance(event, OrderEvent):
                 for conn in self.audience(event.order):
-                    if event.error and conn.client_id == event.order.client_id:
-                        conn.error(event.order.order_id, *event.error)
-                    self.send_order(conn, event.order)
+                    if conn.client_id == event.order.client_id:
+                        # Errors and warnings go to the placing client only.
+                        for code, text in event.warnings:
+                            conn.error(event.order.order_id, code, text)
+                        if event.error:
+                            conn.error(event.order.order_id, *event.error)
+                    self.send_order(conn, event.state)
             elif isinstance(event, FillEvent):
                 execution = event.execution.view()
                 for conn in self.audience(event.order):
                     conn.send(p.exec_details(conn.version, -1, execution))
-                    self.send_order(conn, event.order)
+                    self.send_order(conn, event.state)
                     conn.send(p.commission_report(execution))
             elif isinstance(event, AccountEvent):
                 account_symbols.update(event.symbols)
                 account_changed = account_changed or bool(event.symbols)
+            elif isinstance(event, QuoteEvent):
+                self.feed.publish(event.symbols)
+                self.history.publish(event.symbols)
         if account_changed:
-            self.push_account(sorted(account_symbols))
+            self.accounts.push(sorted(account_symbols))
+        if events:
+            self.pnl.push()
 
     def send_order(self, conn: Connection, order: Order) -> None:
         view = order.view(self.book.parent_perm_id(order))
         if order.status != "Inactive":
-            conn.send(p.open_order(conn.version, view))
-        conn.send(p.order_status(view))
-
-    def push_account(self, symbols: list[str]) -> None:
-        values = self.book.account_values()
-        stamp = dt.datetime.now().strftime("%H:%M")
-        for conn in list(self.clients.values()):
-            if conn.account_updates:
-                for key, value, currency in values:
-                    conn.send([p.OUT_ACCOUNT_VALUE, 2, key, value, currency, self.book.account])
-                for symbol in symbols:
-                    conn.send(self.book.portfolio_fields(symbol))
-                conn.send([p.OUT_ACCOUNT_UPDATE_TIME, 1, stamp])
-            for req_id in conn.multi_subs:
-                for key, value, currency in values:
-                    conn.send(
-                        [
-                            p.OUT_ACCOUNT_UPDATE_MULTI,
-                            1,
-                            req_id,
-                            self.book.account,
-                            "",
-                            key,
-                            value,
-                            currency,
-                        ]
-                    )
-            if conn.positions_sub:
-                for symbol in symbols:
-                    pos = self.book.positions.get(symbol)
-                    if pos is not None:
-                        conn.send(
-                            p.position(
-                                self.book.account, CONTRACTS[symbol], pos.quantity, pos.avg_cost
-                            )
-                        )
+            conn.send(om.open_order(conn.version, view))
+        conn.send(om.order_status(view))
 
     # --- requests ---------------------------------------------------------
 
     def on_place_order(self, conn: Connection, msg: p.FieldReader) -> None:
         assert conn.client_id is not None
-        order_id = msg.int()
-        con_id = msg.int()
-        symbol = msg.str()
-        sec_type = msg.str()
-        msg.skip(4)  # lastTradeDate, strike, right, multiplier
-        exchange = msg.str()
-        msg.skip(1)  # primaryExchange
-        currency = msg.str()
-        msg.skip(2)  # localSymbol, tradingClass
-        msg.skip(2)  # secIdType, secId
-        spec: dict[str, Any] = {"order_id": order_id}
-        spec["action"] = msg.str()
-        spec["quantity"] = msg.float()
-        spec["order_type"] = msg.str()
-        spec["lmt_price"] = msg.float()
-        spec["aux_price"] = msg.float()
-        spec["tif"] = msg.str()
-        spec["oca_group"] = msg.str()
-        spec["account"] = msg.str()
-        msg.skip(2)  # openClose, origin
-        spec["order_ref"] = msg.str()
-        spec["transmit"] = msg.bool()
-        spec["parent_id"] = msg.int()
-        msg.skip(4)  # blockOrder, sweepToFill, displaySize, triggerMethod
-        spec["outside_rth"] = msg.bool()
-        msg.skip(1)  # hidden
-        if sec_type == "BAG":
+        self.catch_up()
+        spec = om.read_place_order(conn.version, msg)
+        order_id = spec["order_id"]
+        if spec["sec_type"] == "BAG":
             conn.error(order_id, 201, "Order rejected - reason:Combo orders are not supported.")
             return
-        msg.skip(7)  # "", discretionaryAmt, goodAfterTime, goodTillDate, fa group/method/pct
-        if conn.version < 177:
-            msg.skip(1)  # faProfile
-        msg.skip(4)  # modelCode, shortSaleSlot, designatedLocation, exemptCode
-        spec["oca_type"] = msg.int()
+        con_id, symbol, sec_type = spec["con_id"], spec["symbol"], spec["sec_type"]
+        exchange, currency = spec["exchange"], spec["currency"]
         contract = self.book.contract_for(con_id, symbol)
         if (
             contract is None
@@ -409,17 +272,22 @@ class Simulator:
             or currency not in ("USD", "")
             or exchange not in ("SMART", contract.primary_exchange, "")
         ):
-            conn.error(order_id, 200, "No security definition has been found for the request")
+            conn.error(order_id, 200, p.NO_SECURITY_DEFINITION)
             return
         if spec["account"] and spec["account"] != self.book.account:
             conn.error(order_id, 201, "Order rejected - reason:Invalid account code.")
             return
         spec["symbol"] = contract.symbol
+        if spec.get("what_if"):
+            self.answer_what_if(conn, spec)
+            return
         try:
             events = self.book.place(conn.client_id, spec)
         except RejectError as exc:
             conn.error(order_id, exc.code, exc.message)
-            if exc.code == 201:
+            if exc.order is not None:
+                self.send_order(conn, exc.order)  # a refused modification: unchanged
+            elif exc.code == 201:
                 conn.send(
                     [
                         p.OUT_ORDER_STATUS,
@@ -439,8 +307,27 @@ class Simulator:
             return
         self.dispatch(events)
 
+    def answer_what_if(self, conn: Connection, spec: dict[str, Any]) -> None:
+        """A what-if order: its warnings, then an openOrder whose OrderState
+        carries the margin and commission, and no order.  One the account
+        could not take is answered too, then refused with error 201, as a
+        paper gateway does."""
+        assert conn.client_id is not None
+        try:
+            answer = self.book.what_if(conn.client_id, spec)
+        except RejectError as exc:
+            conn.error(spec["order_id"], exc.code, exc.message)
+            return
+        for code, text in answer.warnings:
+            conn.error(answer.order.order_id, code, text)
+        view = answer.order.view()
+        conn.send(om.open_order(conn.version, view, answer.impact.view()))
+        if answer.impact.rejected:
+            conn.error(answer.order.order_id, 201, answer.impact.reason())
+
     def on_cancel_order(self, conn: Connection, msg: p.FieldReader) -> None:
         assert conn.client_id is not None
+        self.catch_up()  # an order that expired a moment ago is not cancelled twice
         msg.skip()
         order_id = msg.int()
         try:
@@ -468,72 +355,12 @@ class Simulator:
     def on_req_completed_orders(self, conn: Connection, msg: p.FieldReader) -> None:
         for order in self.book.completed_orders():
             view = order.view(self.book.parent_perm_id(order))
-            conn.send(p.completed_order(conn.version, view))
+            conn.send(om.completed_order(conn.version, view))
         conn.send([p.OUT_COMPLETED_ORDERS_END])
 
     def on_req_ids(self, conn: Connection, msg: p.FieldReader) -> None:
         assert conn.client_id is not None
         conn.send([p.OUT_NEXT_VALID_ID, 1, self.book.next_valid_id(conn.client_id)])
-
-    def on_req_positions(self, conn: Connection, msg: p.FieldReader) -> None:
-        conn.positions_sub = True
-        for symbol, pos in self.book.position_rows():
-            conn.send(p.position(self.book.account, CONTRACTS[symbol], pos.quantity, pos.avg_cost))
-        conn.send([p.OUT_POSITION_END, 1])
-
-    def on_cancel_positions(self, conn: Connection, msg: p.FieldReader) -> None:
-        conn.positions_sub = False
-
-    def on_req_account_updates(self, conn: Connection, msg: p.FieldReader) -> None:
-        msg.skip()
-        subscribe = msg.bool()
-        account = msg.str()
-        conn.account_updates = subscribe
-        if not subscribe:
-            return
-        if account and account != self.book.account:
-            conn.error(
-                -1, 321, f"Error validating request:-'bN' : cause - Invalid account {account}"
-            )
-            return
-        for key, value, currency in self.book.account_values():
-            conn.send([p.OUT_ACCOUNT_VALUE, 2, key, value, currency, self.book.account])
-        for symbol, _pos in self.book.position_rows():
-            conn.send(self.book.portfolio_fields(symbol))
-        conn.send([p.OUT_ACCOUNT_UPDATE_TIME, 1, dt.datetime.now().strftime("%H:%M")])
-        conn.send([p.OUT_ACCOUNT_DOWNLOAD_END, 1, self.book.account])
-
-    def on_req_account_updates_multi(self, conn: Connection, msg: p.FieldReader) -> None:
-        msg.skip()
-        req_id = msg.int()
-        account = msg.str()
-        if account and account not in (self.book.account, "All"):
-            conn.error(
-                req_id, 321, f"Error validating request:-'bN' : cause - Invalid account {account}"
-            )
-            return
-        conn.multi_subs.add(req_id)
-        for key, value, currency in self.book.account_values():
-            conn.send(
-                [p.OUT_ACCOUNT_UPDATE_MULTI, 1, req_id, self.book.account, "", key, value, currency]
-            )
-        conn.send([p.OUT_ACCOUNT_UPDATE_MULTI_END, 1, req_id])
-
-    def on_cancel_account_updates_multi(self, conn: Connection, msg: p.FieldReader) -> None:
-        msg.skip()
-        conn.multi_subs.discard(msg.int())
-
-    def on_req_account_summary(self, conn: Connection, msg: p.FieldReader) -> None:
-        msg.skip()
-        req_id = msg.int()
-        msg.skip()  # group
-        tags = {t.strip() for t in msg.str().split(",") if t.strip()}
-        for key, value, currency in self.book.account_values():
-            if key in tags or "$LEDGER" in tags or "$LEDGER:ALL" in tags:
-                conn.send(
-                    [p.OUT_ACCOUNT_SUMMARY, 1, req_id, self.book.account, key, value, currency]
-                )
-        conn.send([p.OUT_ACCOUNT_SUMMARY_END, 1, req_id])
 
     def on_req_contract_details(self, conn: Connection, msg: p.FieldReader) -> None:
         msg.skip()
@@ -545,18 +372,12 @@ class Simulator:
         exchange = msg.str()
         primary = msg.str()
         currency = msg.str()
-        contract = self.book.contract_for(con_id, symbol)
-        if (
-            contract is None
-            or (symbol and symbol.upper() != contract.symbol)
-            or sec_type not in ("STK", "")
-            or currency not in ("USD", "")
-            or exchange not in ("SMART", contract.primary_exchange, "")
-            or primary not in (contract.primary_exchange, "")
-        ):
-            conn.error(req_id, 200, "No security definition has been found for the request")
+        contract = self.book.resolve_contract(con_id, symbol, sec_type, exchange, primary, currency)
+        if contract is None:
+            conn.error(req_id, 200, p.NO_SECURITY_DEFINITION)
             return
-        conn.send(p.contract_details(conn.version, req_id, contract))
+        trading, liquid = hours.hours(self.book.now(), self.book.clock.calendar)
+        conn.send(p.contract_details(conn.version, req_id, contract, trading, liquid))
         conn.send([p.OUT_CONTRACT_DATA_END, 1, req_id])
 
     def on_req_executions(self, conn: Connection, msg: p.FieldReader) -> None:
@@ -570,7 +391,7 @@ class Simulator:
         sec_type = msg.str().upper()
         exchange = msg.str().upper()
         side = msg.str().upper()
-        since_dt = _parse_filter_time(since) if since else None
+        since_dt = sessions.parse_ib_time(since) if since else None
         for execution in self.book.executions:
             if conn.client_id != 0 and execution.client_id != conn.client_id:
                 continue
@@ -664,21 +485,7 @@ class Simulator:
             "messages_per_second": {str(cid): c.rate() for cid, c in self.clients.items()},
             "peak_messages_per_second": {str(cid): c.peak_rate for cid, c in self.clients.items()},
             "pacing_errors": self.pacing_errors,
+            "market_data_lines": self.feed.lines(),
+            "pnl_subscriptions": len(self.pnl.subs),
+            "historical_pacing_errors": self.history.pacing_errors,
         }
-
-
-def _parse_filter_time(text: str) -> dt.datetime | None:
-    """ExecutionFilter.time: "yyyymmdd hh:mm:ss" with an optional zone
-    (UTC, an IANA name) or "yyyymmdd-hh:mm:ss" in UTC."""
-    from zoneinfo import ZoneInfo
-
-    text = text.strip()
-    try:
-        if "-" in text[:9]:
-            return dt.datetime.strptime(text, "%Y%m%d-%H:%M:%S").replace(tzinfo=dt.UTC)
-        parts = text.split(" ")
-        base = dt.datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S")
-        zone = ZoneInfo(parts[2]) if len(parts) > 2 else ZoneInfo("US/Eastern")
-        return base.replace(tzinfo=zone)
-    except (ValueError, KeyError):
-        return None

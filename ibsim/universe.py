@@ -128,3 +128,8 @@ for symbol, con_id, primary, name, industry, category, stock_type, price in _STO
     START_PRICES[symbol] = price
 
 BY_CON_ID: dict[int, ContractSpec] = {c.con_id: c for c in CONTRACTS.values()}
+
+
+def listing(primary_exchange: str) -> str:
+    """The listing as IB names it in messages ("AAPL NASDAQ.NMS", "KO NYSE")."""
+    return "NASDAQ.NMS" if primary_exchange == "NASDAQ" else primary_exchange

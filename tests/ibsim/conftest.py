@@ -94,6 +94,7 @@ class Clients:
         timeout: float = 5.0,
     ) -> Any:
         ib = LIBS[lib].IB()
+        ib.RequestTimeout = 10  # a request the simulator leaves unanswered fails, not hangs
         self.opened.append(ib)
         port = (sim or self.sim).port
         if lib == "ib_async":

@@ -12,7 +12,10 @@ from typing import Any
 HOST = "127.0.0.1"
 LIB_NAMES = ("ib_async", "ib_insync")
 SERVER_VERSIONS = {"ib_async": 178, "ib_insync": 176}
-AAPL_START = 236.42  # the universe's start price; the walk is off in tests
+AAPL_START = 236.42  # the universe's start price (the last); the walk is off in tests
+# Its quote at the start: one cent of spread per USD 100 of price (ibsim.quotes).
+AAPL_BID = 236.41
+AAPL_ASK = 236.43
 AAPL_CON_ID = 265598
 START_CASH = 1_000_000.0
 

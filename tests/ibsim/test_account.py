@@ -17,8 +17,8 @@ from ibsim.testing import RunningSimulator
 from ibsim.universe import START_PRICES
 from tests.ibsim.conftest import Clients
 from tests.ibsim.support import (
+    AAPL_ASK,
     AAPL_CON_ID,
-    AAPL_START,
     START_CASH,
     account_value,
     stock,
@@ -47,40 +47,40 @@ def _aapl_position(ib: Any) -> tuple[float, float] | None:
 def test_positions_avg_cost_and_realized_pnl(
     ib: Any, api: ModuleType, sim: RunningSimulator
 ) -> None:
-    _fill(ib, api, "BUY", 10)  # 236.42, commission 1.00
+    _fill(ib, api, "BUY", 10)  # at the ask, 236.43, commission 1.00
     wait_until(ib, lambda: _aapl_position(ib) is not None, what="the position")
-    assert _aapl_position(ib) == (10, pytest.approx(236.52))
-    sim.call("set_price", symbol="AAPL", price=240.0)
-    _fill(ib, api, "BUY", 10)  # 240.00, commission 1.00
+    assert _aapl_position(ib) == (10, pytest.approx(236.53))
+    sim.call("set_price", symbol="AAPL", price=240.0)  # quoted 239.99 x 240.01
+    _fill(ib, api, "BUY", 10)  # 240.01, commission 1.00
     wait_until(ib, lambda: (_aapl_position(ib) or (0, 0))[0] == 20, what="20 shares")
     quantity, avg_cost = _aapl_position(ib) or (0, 0)
     assert quantity == 20
-    assert avg_cost == pytest.approx((2364.2 + 1 + 2400 + 1) / 20)  # 238.31
+    assert avg_cost == pytest.approx((2364.3 + 1 + 2400.1 + 1) / 20)  # 238.32
     [item] = [i for i in ib.portfolio() if i.contract.conId == AAPL_CON_ID]
     assert item.position == 20
-    assert item.marketPrice == 240.0
-    assert item.averageCost == pytest.approx(238.31)
-    assert item.unrealizedPNL == pytest.approx(20 * (240.0 - 238.31), abs=0.01)
+    assert item.marketPrice == 240.0  # valued at the last price
+    assert item.averageCost == pytest.approx(238.32)
+    assert item.unrealizedPNL == pytest.approx(20 * (240.0 - 238.32), abs=0.01)
     # Fresh from the server.
     [pos] = ib.reqPositions()
-    assert (pos.position, pos.avgCost) == (20, pytest.approx(238.31))
+    assert (pos.position, pos.avgCost) == (20, pytest.approx(238.32))
     assert pos.account == "DU1234567"
-    # Closing: the realized PnL is net of the commission.
-    sim.call("set_price", symbol="AAPL", price=245.0)
+    # Closing at the bid: the realized PnL is net of the commission.
+    sim.call("set_price", symbol="AAPL", price=245.0)  # quoted 244.99 x 245.01
     closing = _fill(ib, api, "SELL", 20)
     report = closing.fills[0].commissionReport
     assert report.commission == 1.0
-    assert report.realizedPNL == pytest.approx((245.0 - 238.31) * 20 - 1.0)  # 132.80
+    assert report.realizedPNL == pytest.approx((244.99 - 238.32) * 20 - 1.0)  # 132.40
     wait_until(ib, lambda: _aapl_position(ib) is None, what="the position to close")
     assert ib.reqPositions() == []
-    expected_cash = START_CASH - 2364.2 - 1 - 2400 - 1 + 4900 - 1
+    expected_cash = START_CASH - 2364.3 - 1 - 2400.1 - 1 + 4899.8 - 1
     wait_until(
         ib,
         lambda: account_value(ib, "TotalCashValue") == f"{expected_cash:.2f}",
         what="the cash",
     )
-    assert account_value(ib, "NetLiquidation") == "1000132.80"
-    assert account_value(ib, "RealizedPnL") == "132.80"
+    assert account_value(ib, "NetLiquidation") == "1000132.40"
+    assert account_value(ib, "RealizedPnL") == "132.40"
     assert account_value(ib, "GrossPositionValue") == "0.00"
 
 
@@ -101,15 +101,16 @@ def test_account_update_pushed_after_fill(
     assert account_value(watcher, "TotalCashValue") == "1000000.00"
     assert account_value(watcher, "NetLiquidation") == "1000000.00"
     _fill(trader, api, "BUY", 10)
-    cash = START_CASH - 10 * AAPL_START - 1.0
+    cash = START_CASH - 10 * AAPL_ASK - 1.0  # bought at the ask
     wait_until(
         watcher,
         lambda: account_value(watcher, "TotalCashValue") == f"{cash:.2f}",
         what="the pushed cash value",
     )
-    assert account_value(watcher, "NetLiquidation") == "999999.00"
+    # Valued at the last price (236.42): half the spread and the commission lost.
+    assert account_value(watcher, "NetLiquidation") == "999998.90"
     assert account_value(watcher, "GrossPositionValue") == "2364.20"
-    assert account_value(watcher, "AvailableFunds") == f"{999999.0 - 0.25 * 2364.2:.2f}"
+    assert account_value(watcher, "AvailableFunds") == f"{999998.9 - 0.25 * 2364.2:.2f}"
     [item] = watcher.portfolio()
     assert (item.contract.symbol, item.position) == ("AAPL", 10)
     # A price move of a held symbol is pushed too.
@@ -208,7 +209,7 @@ def test_restart_keeps_positions_and_gtc_orders_only(
     assert again.reqCompletedOrders(False) == []
     [pos] = again.reqPositions()
     assert (pos.contract.conId, pos.position) == (AAPL_CON_ID, 10)
-    assert pos.avgCost == pytest.approx(236.52)
+    assert pos.avgCost == pytest.approx(236.53)
     [still_open] = again.reqAllOpenOrders()
     assert still_open.order.permId == gtc.orderStatus.permId
     assert still_open.order.tif == "GTC"
@@ -232,7 +233,7 @@ def test_state_persists_across_simulator_instances(
         wait_status(ib, gtc, "Submitted")
         old_perm_ids = [bought.orderStatus.permId, gtc.orderStatus.permId]
         cash = account_value(ib, "TotalCashValue")
-        assert cash == f"{START_CASH - 2365.2:.2f}"
+        assert cash == f"{START_CASH - 2365.3:.2f}"
     finally:
         pool.close_all()
     first.stop()
@@ -244,7 +245,7 @@ def test_state_persists_across_simulator_instances(
         ib = pool.connect(lib, 1)
         assert account_value(ib, "TotalCashValue") == cash
         [pos] = ib.reqPositions()
-        assert (pos.position, pos.avgCost) == (10, pytest.approx(236.52))
+        assert (pos.position, pos.avgCost) == (10, pytest.approx(236.53))
         [kept] = ib.reqAllOpenOrders()
         assert kept.order.permId == gtc.orderStatus.permId
         new = ib.placeOrder(stock(api), api.LimitOrder("BUY", 1, 199.0))

@@ -52,3 +52,39 @@ def test_simulator_refuses_a_real_gateway_port() -> None:
     result = _run("-m", "ibsim", "--port", "4002")
     assert result.returncode != 0
     assert "real gateway" in result.stderr
+
+
+def test_ctl_warn_next_order(sim: RunningSimulator) -> None:
+    port = str(sim.control_port)
+    result = _run("-m", "ibsim.ctl", "--port", port, "warn_next_order", "code=10311")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == 10311
+    result = _run("-m", "ibsim.ctl", "--port", port, "warn_next_order", "code=999")
+    assert result.returncode == 1
+    assert "unknown warning code 999" in result.stdout
+
+
+def test_ctl_set_quote_and_market_data(sim: RunningSimulator) -> None:
+    port = str(sim.control_port)
+    result = _run("-m", "ibsim.ctl", "--port", port, "set_quote", "symbol=KO", "bid=71", "ask=71.1")
+    assert result.returncode == 0, result.stderr
+    quote = json.loads(result.stdout)
+    assert (quote["bid"], quote["ask"], quote["last"]) == (71.0, 71.1, 71.25)
+    result = _run("-m", "ibsim.ctl", "--port", port, "market_data", "live=false", "delay=60")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"live": False, "delay": 60.0, "lines": 0}
+
+
+def test_ctl_set_liquidity(sim: RunningSimulator) -> None:
+    port = str(sim.control_port)
+    result = _run("-m", "ibsim.ctl", "--port", port, "set_liquidity", "symbol=AAPL", "shares=100")
+    assert result.returncode == 0, result.stderr
+    quote = json.loads(result.stdout)
+    assert (quote["liquidity"], quote["bid_size"], quote["ask_size"]) == (100, 100, 100)
+    assert sim.call("quote", symbol="AAPL")["liquidity"] == 100
+    result = _run("-m", "ibsim.ctl", "--port", port, "set_liquidity", "symbol=AAPL", "shares=0")
+    assert result.returncode == 1
+    assert "shares must be a positive whole number" in result.stdout
+    result = _run("-m", "ibsim.ctl", "--port", port, "set_liquidity", "symbol=AAPL")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["liquidity"] is None

@@ -14,7 +14,7 @@ from ibsim.control import CommandError
 from ibsim.testing import RunningSimulator
 from tests.ibsim.conftest import Clients
 from tests.ibsim.support import (
-    AAPL_START,
+    AAPL_ASK,
     ErrorLog,
     stock,
     wait_disconnected,
@@ -163,7 +163,7 @@ def test_correct_execution(ib: Any, api: ModuleType, sim: RunningSimulator) -> N
     wait_until(ib, lambda: len(seen) == 2, what="the corrected execution")
     assert seen[1] == corrected
     assert [f.execution.execId for f in trade.fills] == [original, corrected]
-    assert trade.fills[0].execution.price == AAPL_START
+    assert trade.fills[0].execution.price == AAPL_ASK
     assert trade.fills[1].execution.price == 236.5
     assert trade.fills[1].execution.permId == trade.orderStatus.permId
     wait_until(ib, lambda: trade.fills[1].commissionReport.execId == corrected)

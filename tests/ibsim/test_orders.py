@@ -12,7 +12,8 @@ import pytest
 from ibsim.testing import RunningSimulator
 from tests.ibsim.conftest import Clients
 from tests.ibsim.support import (
-    AAPL_START,
+    AAPL_ASK,
+    AAPL_BID,
     ErrorLog,
     stock,
     wait_status,
@@ -30,7 +31,7 @@ def _resting_limit(ib: Any, api: ModuleType, price: float = 200.0, **fields: Any
 # --- market orders and commissions ---------------------------------------------
 
 
-def test_market_order_fills_at_current_price(ib: Any, api: ModuleType) -> None:
+def test_market_buy_fills_at_the_ask(ib: Any, api: ModuleType) -> None:
     executions: list[Any] = []
     reports: list[Any] = []
     ib.execDetailsEvent += lambda trade, fill: executions.append(fill)
@@ -40,13 +41,13 @@ def test_market_order_fills_at_current_price(ib: Any, api: ModuleType) -> None:
     wait_until(ib, lambda: len(reports) == 1, what="the commission report")
     assert trade.orderStatus.filled == 10
     assert trade.orderStatus.remaining == 0
-    assert trade.orderStatus.avgFillPrice == AAPL_START
+    assert trade.orderStatus.avgFillPrice == AAPL_ASK
     assert trade.orderStatus.permId > 0
     assert len(executions) == 1
     execution = executions[0].execution
     assert execution.side == "BOT"
     assert execution.shares == 10
-    assert execution.price == AAPL_START
+    assert execution.price == AAPL_ASK
     assert execution.permId == trade.orderStatus.permId
     assert execution.orderId == trade.order.orderId
     assert execution.acctNumber == "DU1234567"
@@ -63,15 +64,15 @@ def test_commission_scales_per_share(ib: Any, api: ModuleType) -> None:
     trade = ib.placeOrder(stock(api), api.MarketOrder("BUY", 1000))
     wait_status(ib, trade, "Filled")
     wait_until(ib, lambda: trade.fills and trade.fills[0].commissionReport.execId)
-    assert trade.fills[0].execution.price == AAPL_START
+    assert trade.fills[0].execution.price == AAPL_ASK
     assert trade.fills[0].commissionReport.commission == 5.0  # 1000 x 0.005
 
 
 def test_commission_capped_at_one_percent_of_value(
     ib: Any, api: ModuleType, sim: RunningSimulator
 ) -> None:
-    sim.call("set_price", symbol="AAPL", price=5.0)
-    trade = ib.placeOrder(stock(api), api.MarketOrder("BUY", 10))
+    sim.call("set_price", symbol="AAPL", price=5.0)  # quoted 5.00 x 5.01
+    trade = ib.placeOrder(stock(api), api.MarketOrder("SELL", 10))
     wait_status(ib, trade, "Filled")
     wait_until(ib, lambda: trade.fills and trade.fills[0].commissionReport.execId)
     assert trade.fills[0].execution.price == 5.0
@@ -90,17 +91,18 @@ def test_limit_order_rests_then_fills_when_marketable(
     ib.sleep(0.1)
     assert trade.orderStatus.status == "Submitted"
     assert trade.fills == []
-    sim.call("set_price", symbol="AAPL", price=234.8)
+    sim.call("set_price", symbol="AAPL", price=234.8)  # the ask drops through the limit
     wait_status(ib, trade, "Filled")
-    assert trade.orderStatus.avgFillPrice == 234.8
-    assert trade.fills[0].execution.price <= 235.0
+    # A resting limit fills at its limit (IB's paper trader), not at the new ask.
+    assert trade.orderStatus.avgFillPrice == 235.0
+    assert trade.fills[0].execution.price == 235.0
 
 
-def test_marketable_limit_fills_at_better_price(ib: Any, api: ModuleType) -> None:
+def test_marketable_limit_fills_at_the_touch(ib: Any, api: ModuleType) -> None:
     trade = ib.placeOrder(stock(api), api.LimitOrder("SELL", 5, 230.0))
     wait_status(ib, trade, "Filled")
     assert trade.fills[0].execution.side == "SLD"
-    assert trade.fills[0].execution.price == AAPL_START  # better than the 230 limit
+    assert trade.fills[0].execution.price == AAPL_BID  # the bid: better than the 230 limit
 
 
 def test_stop_sell_triggers_at_or_below_stop(
@@ -111,9 +113,9 @@ def test_stop_sell_triggers_at_or_below_stop(
     sim.call("set_price", symbol="AAPL", price=230.01)
     ib.sleep(0.1)
     assert trade.orderStatus.status == "PreSubmitted"
-    sim.call("set_price", symbol="AAPL", price=229.9)
+    sim.call("set_price", symbol="AAPL", price=229.9)  # quoted 229.89 x 229.91
     wait_status(ib, trade, "Filled")
-    assert trade.fills[0].execution.price == 229.9
+    assert trade.fills[0].execution.price == 229.89  # a market order: the bid
     assert trade.fills[0].execution.side == "SLD"
 
 
@@ -125,9 +127,9 @@ def test_stop_buy_triggers_at_or_above_stop(
     sim.call("set_price", symbol="AAPL", price=239.99)
     ib.sleep(0.1)
     assert trade.orderStatus.status == "PreSubmitted"
-    sim.call("set_price", symbol="AAPL", price=240.0)
+    sim.call("set_price", symbol="AAPL", price=240.0)  # quoted 239.99 x 240.01
     wait_status(ib, trade, "Filled")
-    assert trade.fills[0].execution.price == 240.0
+    assert trade.fills[0].execution.price == 240.01  # a market order: the ask
     assert trade.fills[0].execution.side == "BOT"
 
 
@@ -141,9 +143,9 @@ def test_stop_limit_triggers_then_waits_for_limit(
     wait_status(ib, trade, "Submitted")
     ib.sleep(0.1)
     assert trade.orderStatus.filled == 0
-    sim.call("set_price", symbol="AAPL", price=240.5)
+    sim.call("set_price", symbol="AAPL", price=240.5)  # the ask (240.51) under the limit
     wait_status(ib, trade, "Filled")
-    assert trade.fills[0].execution.price == 240.5
+    assert trade.fills[0].execution.price == 241.0  # resting since the trigger: its limit
 
 
 def test_stop_limit_sell_fills_when_triggered_inside_limit(
@@ -151,9 +153,9 @@ def test_stop_limit_sell_fills_when_triggered_inside_limit(
 ) -> None:
     trade = ib.placeOrder(stock(api), api.StopLimitOrder("SELL", 2, 229.0, 230.0))
     wait_status(ib, trade, "PreSubmitted")
-    sim.call("set_price", symbol="AAPL", price=229.5)
+    sim.call("set_price", symbol="AAPL", price=229.5)  # quoted 229.49 x 229.51
     wait_status(ib, trade, "Filled")
-    assert trade.fills[0].execution.price == 229.5
+    assert trade.fills[0].execution.price == 229.49  # marketable when triggered: the bid
 
 
 # --- changes and identifiers ---------------------------------------------------
@@ -185,7 +187,7 @@ def test_modify_order_keeps_order_id_and_perm_id(
     wait_status(ib, trade, "Filled")
     assert trade.orderStatus.permId == perm_id
     assert trade.fills[0].execution.permId == perm_id
-    assert trade.fills[0].execution.price == AAPL_START
+    assert trade.fills[0].execution.price == AAPL_ASK  # re-priced: it takes the ask
 
 
 def test_perm_ids_are_unique(ib: Any, api: ModuleType) -> None:
@@ -238,7 +240,7 @@ def _bracket(ib: Any, api: ModuleType) -> tuple[Any, Any, Any]:
     wait_status(ib, parent, "Filled")
     wait_status(ib, take_profit, "Submitted")
     wait_status(ib, stop_loss, "PreSubmitted")
-    assert parent.fills[0].execution.price == AAPL_START
+    assert parent.fills[0].execution.price == AAPL_ASK
     assert take_profit.order.parentId == parent.order.orderId
     assert stop_loss.order.parentId == parent.order.orderId
     return parent, take_profit, stop_loss
@@ -248,10 +250,10 @@ def test_bracket_take_profit_cancels_stop_loss(
     ib: Any, api: ModuleType, sim: RunningSimulator
 ) -> None:
     _parent, take_profit, stop_loss = _bracket(ib, api)
-    sim.call("set_price", symbol="AAPL", price=240.5)
+    sim.call("set_price", symbol="AAPL", price=240.5)  # the bid (240.49) through 240
     wait_status(ib, take_profit, "Filled")
     wait_status(ib, stop_loss, "Cancelled")
-    assert take_profit.fills[0].execution.price == 240.5
+    assert take_profit.fills[0].execution.price == 240.0
     assert take_profit.fills[0].execution.side == "SLD"
     assert stop_loss.fills == []
     assert sim.call("positions") == {}
@@ -261,10 +263,10 @@ def test_bracket_stop_loss_cancels_take_profit(
     ib: Any, api: ModuleType, sim: RunningSimulator
 ) -> None:
     _parent, take_profit, stop_loss = _bracket(ib, api)
-    sim.call("set_price", symbol="AAPL", price=229.0)
+    sim.call("set_price", symbol="AAPL", price=229.0)  # quoted 228.99 x 229.01
     wait_status(ib, stop_loss, "Filled")
     wait_status(ib, take_profit, "Cancelled")
-    assert stop_loss.fills[0].execution.price == 229.0
+    assert stop_loss.fills[0].execution.price == 228.99
     assert sim.call("positions") == {}
 
 
@@ -307,27 +309,8 @@ def test_oca_type_1_cancels_the_others(ib: Any, api: ModuleType, sim: RunningSim
     sim.call("set_price", symbol="AAPL", price=229.5)
     wait_status(ib, buy, "Filled")
     wait_status(ib, sell, "Cancelled")
-    assert buy.fills[0].execution.price == 229.5
+    assert buy.fills[0].execution.price == 230.0  # resting: at its limit
     assert sell.fills == []
-
-
-def test_oca_type_2_reduces_the_others(ib: Any, api: ModuleType, sim: RunningSimulator) -> None:
-    orders = ib.oneCancelsAll(
-        [api.LimitOrder("BUY", 4, 230.0), api.LimitOrder("BUY", 10, 228.0)], "oca-two", 2
-    )
-    first, second = (ib.placeOrder(stock(api), order) for order in orders)
-    wait_status(ib, second, "Submitted")
-    sim.call("set_price", symbol="AAPL", price=229.5)
-    wait_status(ib, first, "Filled")
-    wait_until(ib, lambda: second.order.totalQuantity == 6, what="the reduced quantity")
-    assert second.orderStatus.status == "Submitted"
-    assert second.orderStatus.remaining == 6
-    [row] = [o for o in sim.call("orders") if o["order_id"] == second.order.orderId]
-    assert row["quantity"] == 6
-    sim.call("set_price", symbol="AAPL", price=227.5)
-    wait_status(ib, second, "Filled")
-    assert second.fills[0].execution.shares == 6
-    assert sim.call("positions")["AAPL"]["quantity"] == 10
 
 
 # --- cancellation -----------------------------------------------------------------
@@ -421,7 +404,7 @@ def test_global_cancel_cancels_everything(
     assert one.reqAllOpenOrders() == []
 
 
-@pytest.mark.parametrize("order_type", ["MIT", "TRAIL"])
+@pytest.mark.parametrize("order_type", ["PEG MID", "REL"])
 def test_unsupported_order_type_is_rejected(ib: Any, api: ModuleType, order_type: str) -> None:
     errors = ErrorLog.attach(ib)
     order = api.Order(action="BUY", totalQuantity=1, orderType=order_type, auxPrice=230.0)

@@ -30,10 +30,24 @@ SECURE_HSTS_PRELOAD = SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
 X_FRAME_OPTIONS = "DENY"
-# The fallback key is only good for the local demo and tests; production
-# settings checks (issue: security) refuse it outside loopback.
+# The fallback key is public (it is in the repository): good for the local
+# demo and tests only. Production (DJANGO_SECURE=1) refuses to start without a
+# real one, in every process (web, worker, scheduler, manage.py check --deploy):
+# with the public key anyone could forge an admin session (kill switch, tokens).
+# The web also refuses it on a non-loopback address (trading.auth).
 INSECURE_DEV_SECRET_KEY = "insecure-dev-key-only-for-the-local-demo-and-tests-0123456789abcdef"
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=INSECURE_DEV_SECRET_KEY)
+MIN_SECRET_KEY_LENGTH = 50
+if SECURE and (
+    SECRET_KEY == INSECURE_DEV_SECRET_KEY
+    or len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH
+    or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE=1 (production) needs DJANGO_SECRET_KEY set to a secret of at least "
+        f"{MIN_SECRET_KEY_LENGTH} random characters, not the public demo key; generate one "
+        "with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
 )
@@ -44,12 +58,17 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: its runserver command (which refuses public
+    # addresses in the demo) wins over staticfiles' one.
+    "trading",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's and ReDoc's JavaScript, pinned and served by us (no CDN).
+    "drf_spectacular_sidecar",
     "django_celery_beat",
-    "trading",
     "journal",
+    "v2api",  # Alpaca's Trading API v2 at /v2
 ]
 
 MIDDLEWARE = [
@@ -94,6 +113,10 @@ DATABASES = {
 # connection that went bad is noticed and replaced before a request uses it.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, without the health check's SELECT 1 for a connection
+    # that completed a statement within the last 2 s (ibkr_project/postgresql).
+    DATABASES["default"]["ENGINE"] = "ibkr_project.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, scheduler) write the same file: wait for
     # the lock instead of failing with "database is locked".
@@ -140,6 +163,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Orders and gateway calls go to one queue that only the gateway worker consumes.
 CELERY_TASK_DEFAULT_QUEUE = env("GATEWAY_QUEUE", default="gateway")
+# The gateway worker's tasks and start-up (it alone imports ib_async): loaded by
+# the worker, never by the web processes, which send tasks by name.
+CELERY_IMPORTS = ("trading.gateway.tasks",)
 GATEWAY_QUEUE = CELERY_TASK_DEFAULT_QUEUE
 # How orders reach the gateway worker (trading/bus.py): "redis", a list on the
 # broker's Redis (one round trip each way), or "celery", tasks and Celery's
@@ -196,6 +222,24 @@ GATEWAY_STALE_AFTER = env.float("GATEWAY_STALE_AFTER", default=5.0)
 # Seconds an Idempotency-Key and its answer are kept (at least a day).
 IDEMPOTENCY_KEY_TTL = max(env.int("IDEMPOTENCY_KEY_TTL", default=7 * 24 * 3600), 24 * 3600)
 IB_RECONNECT_MAX_DELAY = env.float("IB_RECONNECT_MAX_DELAY", default=10.0)
+# A gateway can freeze with its socket open: the worker asks it the time every
+# IB_PROBE_EVERY seconds and calls it unresponsive (reads and orders 503) when
+# no answer comes within IB_PROBE_TIMEOUT; an answer makes it responsive again.
+IB_PROBE_EVERY = env.float("IB_PROBE_EVERY", default=5.0)
+IB_PROBE_TIMEOUT = env.float("IB_PROBE_TIMEOUT", default=5.0)
+# Market orders are checked against MAX_ORDER_NOTIONAL at the quote (the ask for
+# a buy, the bid for a sell): the worker streams quotes of the symbols it trades.
+# Type 3 gives live quotes where the account subscribes, delayed ones where not
+# (1 live only, 2 frozen, 4 delayed frozen). QUOTE_WAIT: seconds a market order
+# waits for a new stream's first quote before it is refused for want of a price.
+IB_MARKET_DATA_TYPE = env.int("IB_MARKET_DATA_TYPE", default=3)
+# Messages the worker sends IB in any second at most (ib_async's throttle; IB
+# drops what passes 50, error 100). ib_async's own default is 45; the gateway
+# counts when it reads a message, so a burst that a busy moment held back
+# arrives with the next second's: 43 leaves that room (issue 18's bench saw
+# 3-4 drops in 30 s at 45 under load, none at 43) and 42 orders a second.
+IB_MAX_MESSAGES_PER_SECOND = env.int("IB_MAX_MESSAGES_PER_SECOND", default=43)
+QUOTE_WAIT = env.float("QUOTE_WAIT", default=2.0)
 
 # Mount /bench/noop (the benchmark's floor B). Off except under `make bench`.
 BENCH_NOOP_ENDPOINT = env.bool("BENCH_NOOP_ENDPOINT", default=False)
@@ -206,7 +250,7 @@ if DEBUG:
     RENDERER_CLASSES.append("rest_framework.renderers.BrowsableAPIRenderer")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "trading.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "trading.error_handler.exception_handler",
     "DEFAULT_RENDERER_CLASSES": RENDERER_CLASSES,
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # API tokens with a scope (read, trade, live); see trading/auth.py.
@@ -223,12 +267,18 @@ WEB_BIND = env("WEB_BIND", default="127.0.0.1:8000")
 # Live trading needs this switch AND a token with the "live" scope. Without it
 # every order against a live gateway (port 4001/7496, or a non-DU account) is refused.
 LIVE_TRADING = env.bool("LIVE_TRADING", default=False)
+# DELETE /v2/orders?scope=all (IB's global cancel of every client's orders):
+# 'live' tokens only, unless this lets 'trade' tokens (and the local demo) too.
+GLOBAL_CANCEL_TRADE_SCOPE = env.bool("GLOBAL_CANCEL_TRADE_SCOPE", default=False)
 LIVE_PORTS = (4001, 7496)
 # Pre-trade limits (0 / empty = no limit).
 MAX_ORDER_QUANTITY = env.float("MAX_ORDER_QUANTITY", default=10_000)
 MAX_ORDER_NOTIONAL = env.float("MAX_ORDER_NOTIONAL", default=1_000_000)
 SYMBOL_ALLOWLIST = [s.upper() for s in env.list("SYMBOL_ALLOWLIST", default=[])]
 SYMBOL_DENYLIST = [s.upper() for s in env.list("SYMBOL_DENYLIST", default=[])]
+# GET /v2/assets lists these symbols (comma-separated) besides the ones held,
+# ordered or looked up (IB has no list of every contract; see v2api/README.md).
+ASSET_SYMBOLS = [s.upper() for s in env.list("ASSET_SYMBOLS", default=[])]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IBKR Trading API",
@@ -240,6 +290,35 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema states the server's rules (trading/schema.py): the statuses each
+    # operation can answer, and links from an order's permIds to its cancel.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "trading.schema.postprocess",
+        "v2api.schema.postprocess",  # /v2's errors in Alpaca's shape (after trading's)
+    ],
+    # Alpaca's enums under their own names (fields of the same name differ at the root).
+    "ENUM_NAME_OVERRIDES": {
+        "AlpacaSideEnum": "v2api.serializers.SIDES",
+        "AlpacaOrderTypeEnum": "v2api.serializers.ORDER_TYPES",
+        "AlpacaTimeInForceEnum": "v2api.serializers.TIME_IN_FORCE",
+        "AlpacaStopTimeInForceEnum": "v2api.serializers.STOP_TIME_IN_FORCE",
+        "AlpacaOrderClassEnum": "v2api.serializers.ORDER_CLASSES",
+        "AlpacaLinkedOrderClassEnum": "v2api.serializers.LINKED_CLASSES",
+        "AlpacaOrderStatusEnum": "v2api.serializers.ORDER_STATUSES",
+        "AlpacaLimitTypeEnum": "v2api.serializers.LIMIT_ONLY",
+        "AlpacaMarginCheckEnum": "v2api.serializers.MARGIN_CHECKS",
+        "AlpacaAssetClassEnum": "v2api.serializers_market.ASSET_CLASSES",
+        "AlpacaOrderAssetClassEnum": ["us_equity"],
+        "AlpacaPositionAssetClassEnum": ["us_equity", "us_option", "crypto"],
+    },
+    # /docs and /redoc load their JavaScript from our own static files
+    # (drf-spectacular-sidecar, pinned in requirements.txt), not from a CDN at
+    # @latest: they render offline, and no third-party script runs on a page
+    # where people paste trading tokens (tests/docs/test_docs_offline.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Internationalisation, static files, logging ---------------------------

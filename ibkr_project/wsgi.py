@@ -5,8 +5,3 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ibkr_project.settings")
 
 application = get_wsgi_application()
-
-# Refuse to start an unauthenticated server on anything but loopback.
-from trading.auth import startup_guard  # noqa: E402
-
-startup_guard()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from journal import selectors
 from journal.models import Execution, Order, PendingCommission, SyncRun
+from journal.vocabulary import FINISHED_STATUSES, split_exec_id
 
 log = logging.getLogger("journal")
 
@@ -35,14 +36,6 @@ EXECUTION_FIELDS = (
     "executed_at",
     "ib_time",
 )
-
-
-def split_exec_id(exec_id: str) -> tuple[str, int]:
-    """`0000e0d5.6578b1c2.01.01` -> (`0000e0d5.6578b1c2.01`, 1)."""
-    stem, sep, suffix = exec_id.rpartition(".")
-    if sep and suffix.isdigit():
-        return stem, int(suffix)
-    return exec_id, 1
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -168,7 +161,6 @@ ORDER_FIELDS = (
     "filled",
     "avg_fill_price",
 )
-FINISHED = {"Filled", "Cancelled", "ApiCancelled", "Inactive"}
 
 
 @transaction.atomic
@@ -191,7 +183,7 @@ def order_record(*, data: dict[str, Any]) -> str:
                     status=status,
                     status_history=[[now.isoformat(), status]],
                     placed_at=now,
-                    finished_at=now if status in FINISHED else None,
+                    finished_at=now if status in FINISHED_STATUSES else None,
                     **values,
                 )
             return "inserted"
@@ -205,7 +197,7 @@ def order_record(*, data: dict[str, Any]) -> str:
     if status != row.status:
         row.status = status
         row.status_history = [*row.status_history, [now.isoformat(), status]]
-        if status in FINISHED and row.finished_at is None:
+        if status in FINISHED_STATUSES and row.finished_at is None:
             row.finished_at = now
         changed = True
     if changed:

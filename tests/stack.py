@@ -61,6 +61,8 @@ class Stack:
                 "IB_CONNECT_TIMEOUT": "3",
                 "IB_RECONNECT_MAX_DELAY": "1",
                 "GATEWAY_STALE_AFTER": "3",
+                "IB_PROBE_EVERY": "1",
+                "IB_PROBE_TIMEOUT": "1",
                 "PYTHONUNBUFFERED": "1",
                 "IBKR_LOCAL_DEMO": "1",
                 **overrides,
@@ -156,10 +158,14 @@ class Stack:
         raise RuntimeError(f"{name} did not start")
 
     def start(self, supervised: bool = False) -> Stack:
-        self.start_simulator()
-        self.start_worker(supervised)
-        self.start_web()
-        self.wait_ready()
+        try:
+            self.start_simulator()
+            self.start_worker(supervised)
+            self.start_web()
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # no process of a stack that failed to start outlives it
+            raise
         return self
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -174,7 +180,15 @@ class Stack:
                 if response.status_code == 200:
                     return
                 last = response.text
-            except requests.RequestException as exc:
+                # A live account's reads are refused to anonymous requests (the
+                # demo's rule): there /health says when the gateway is there.
+                # (Waiting for /account alone passed only if the first read fell
+                # in the second before the web had seen the account was live.)
+                health = requests.get(f"{self.base_url}/health", timeout=2).json()
+                gateway = health.get("gateway") or {}
+                if gateway.get("trading_mode") == "live" and gateway.get("connected"):
+                    return
+            except (requests.RequestException, ValueError) as exc:
                 last = str(exc)
             time.sleep(0.2)
         raise RuntimeError(f"stack not ready after {timeout}s: {last}")

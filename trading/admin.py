@@ -15,11 +15,11 @@ from trading.models import ApiToken, IdempotencyRecord, OrderRequestLog, Trading
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked")
+    list_display = ("name", "scope", "prefix", "key_id", "created_at", "last_used_at", "revoked")
     list_filter = ("scope", "revoked")
     search_fields = ("name", "prefix")
-    readonly_fields = ("prefix", "created_at", "last_used_at")
-    fields = ("name", "scope", "revoked", "prefix", "created_at", "last_used_at")
+    readonly_fields = ("prefix", "key_id", "created_at", "last_used_at")
+    fields = ("name", "scope", "revoked", "prefix", "key_id", "created_at", "last_used_at")
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
@@ -29,7 +29,10 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         obj.pk, obj.prefix, obj.key_hash = token.pk, token.prefix, token.key_hash
         obj.created_at = token.created_at
         messages.warning(
-            request, f"The token for {obj.name!r} is {raw} — copy it now, it is not shown again."
+            request,
+            f"The token for {obj.name!r} is {raw} — copy it now, it is not shown again. "
+            f"For Alpaca's clients (/v2): APCA-API-KEY-ID={token.key_id}, "
+            "APCA-API-SECRET-KEY=the token.",
         )
 
 

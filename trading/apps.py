@@ -6,4 +6,4 @@ class TradingConfig(AppConfig):
     verbose_name = "Trading"
 
     def ready(self) -> None:
-        from trading import schema, worker  # noqa: F401  (worker signals, OpenAPI auth)
+        from trading import schema  # noqa: F401  (OpenAPI auth)

@@ -1,8 +1,12 @@
 """API tokens with scopes, and who may do what.
 
 - Every endpoint needs a token (``Authorization: Bearer <token>``), except
-  /health and the docs, and except in the local demo (``IBKR_LOCAL_DEMO=1``,
-  loopback only, paper only), where anonymous requests are allowed.
+  /health and the docs, and except in the local demo (``IBKR_LOCAL_DEMO=1``),
+  where anonymous requests are served only by a server listening on a
+  loopback address, from a client on this machine, and never while the
+  gateway is connected to a live account.  The check is made on each request,
+  from the address the server really listens on (whatever started it:
+  gunicorn of any worker class, runserver, an ASGI server), not from a setting.
 - read tokens read; trade tokens also place and cancel; live tokens are also
   allowed against a live account when LIVE_TRADING=1."""
 
@@ -11,14 +15,17 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+import threading
+import time
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from trading import mirror, risk
+from trading.exceptions import StateStoreUnavailable
 from trading.models import ApiToken
 
 TOKEN_PREFIX = "ibkr_"
@@ -93,9 +100,12 @@ class ScopePermission(permissions.BasePermission):
             return True
         token = request_token(request)
         if token is None:
-            if settings.LOCAL_DEMO:
-                return True
-            raise exceptions.NotAuthenticated()
+            if not settings.LOCAL_DEMO:
+                raise exceptions.NotAuthenticated()
+            refusal = demo_refusal(request)
+            if refusal:
+                raise exceptions.PermissionDenied(refusal)
+            return True
         if request.method in permissions.SAFE_METHODS:
             return True
         return token.can_trade
@@ -106,9 +116,14 @@ def client_label(request: Request) -> str:
     return token.name if token else ANONYMOUS
 
 
-def is_loopback_bind(bind: str) -> bool:
-    host = bind.rsplit(":", 1)[0].strip("[]") if ":" in bind else bind
-    if host == "localhost":
+# Names a server may give its loopback listener (runserver puts the address's
+# FQDN in SERVER_NAME, gunicorn and ASGI servers the address itself).
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -116,12 +131,71 @@ def is_loopback_bind(bind: str) -> bool:
         return False
 
 
-def startup_guard() -> None:
-    """Refuse to serve anonymous requests anywhere but on loopback."""
-    if settings.LOCAL_DEMO and not is_loopback_bind(settings.WEB_BIND):
-        raise ImproperlyConfigured(
-            f"IBKR_LOCAL_DEMO=1 serves the API without authentication, which is only "
-            f"allowed on a loopback address, but WEB_BIND is {settings.WEB_BIND!r}. "
-            "Bind to 127.0.0.1, or turn the demo off and create API tokens "
+def is_loopback_bind(bind: str) -> bool:
+    return is_loopback_host(bind.rsplit(":", 1)[0] if ":" in bind else bind)
+
+
+_mode_seen: tuple[float, str] = (0.0, "")
+_mode_lock = threading.Lock()
+MODE_TTL = 1.0  # seconds a process trusts the trading mode it last read
+
+
+def _gateway_mode() -> str:
+    """ "live", "paper" or "" (no connected gateway): from the worker's
+    heartbeat, read at most once a second per process (an account does not
+    change without a reconnect; anonymous reads are the demo's only)."""
+    global _mode_seen
+    seen_at, mode = _mode_seen
+    if time.monotonic() - seen_at < MODE_TTL:
+        return mode
+    with _mode_lock:
+        try:
+            beat = mirror.heartbeat()
+        except StateStoreUnavailable:
+            beat = None
+        mode = risk.trading_mode(beat) if mirror.gateway_ready(beat) and beat else ""
+        _mode_seen = (time.monotonic(), mode)
+    return mode
+
+
+def demo_refusal(request: Request) -> str:
+    """Why the local demo may not serve this anonymous request ("" if it may)."""
+    listener = request.META.get("SERVER_NAME", "")
+    if not is_loopback_host(listener):
+        return (
+            "The local demo (IBKR_LOCAL_DEMO=1) serves anonymous requests only on a loopback "
+            f"address, but this server listens on {listener!r}: bind it to 127.0.0.1, or turn "
+            "the demo off and use API tokens."
+        )
+    if not is_loopback_host(request.META.get("REMOTE_ADDR", "")):
+        return "The local demo serves anonymous requests from this machine only: use a token."
+    if _gateway_mode() == "live":
+        return (
+            "The gateway is connected to a live account: anonymous access is refused, even "
+            "in the local demo. Use an API token."
+        )
+    return ""
+
+
+def exposure_refusal(hosts: list[str]) -> str:
+    """Why a server listening on these addresses must not start ("" if it
+    may): the demo's anonymous access, or the public demo secret key, on a
+    non-loopback address.  Asked with the real listening addresses by
+    gunicorn (gunicorn.conf.py) and runserver (its command here)."""
+    exposed = [host for host in hosts if not is_loopback_host(host)]
+    if not exposed:
+        return ""
+    where = ", ".join(exposed)
+    if settings.LOCAL_DEMO:
+        return (
+            "IBKR_LOCAL_DEMO=1 serves the API without authentication, which is only allowed "
+            f"on a loopback address, but the server listens on {where}. Bind to 127.0.0.1, or "
+            "turn the demo off and create API tokens "
             "(python manage.py create_api_token --name NAME --scope read|trade|live)."
         )
+    if settings.SECRET_KEY == settings.INSECURE_DEV_SECRET_KEY:
+        return (
+            "DJANGO_SECRET_KEY is not set: the public demo key would let anyone forge an "
+            f"admin session, and the server listens on {where}."
+        )
+    return ""

@@ -18,94 +18,111 @@ backend: slower (about a second, polling files), same behaviour.
 Requests carry their deadline: the worker drops one that is past it unsent
 and answers "expired"; a web process that gives up waiting takes its request
 back off the list when it is still there, so it can say for sure that nothing
-was sent."""
+was sent.
+
+The worker's heartbeat (is it alive, connected, to which account) is read in
+the round trip that sends the request (``admit``): a request the heartbeat
+refuses is taken back, and when the worker has already taken it (it waits on
+the list, so it takes a request the moment it arrives), the worker, which
+knows the same and checks it itself, answers.  Reading it first cost every
+order a round trip of its own (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import threading
+import pickle
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import redis
-from django.conf import settings
 
-from trading.exceptions import GatewayTimeout, OrderExpired, StateStoreUnavailable
+from trading import mirror, wire
+from trading.exceptions import DomainError, GatewayTimeout, OrderExpired, StateStoreUnavailable
+from trading.wire import Outcome
 
-# Answers nobody collected (the web process died while waiting) expire.
-REPLY_TTL = 60
-OPERATIONS = ("place", "cancel")
-
-
-def uses_redis() -> bool:
-    return settings.ORDER_TRANSPORT == "redis"
+# Raises the request's refusal (GatewayUnavailable, LiveTradingRefused...)
+# given the worker's heartbeat (None: none published).
+Admit = Callable[[dict[str, Any] | None], object]
 
 
-def requests_key() -> str:
-    return f"ibkr:bus:{settings.GATEWAY_QUEUE}:requests"
+class NotSent(Exception):
+    """The heartbeat refused the request (``error``), and it was taken back
+    or never sent: nothing reached the worker."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
-def intents_key() -> str:
-    """A hash of the order intents of the worker on this queue (request id ->
-    JSON), see trading.gateway.intents."""
-    return f"ibkr:bus:{settings.GATEWAY_QUEUE}:intents"
-
-
-def reply_prefix() -> str:
-    return f"ibkr:bus:{settings.GATEWAY_QUEUE}:reply:"
-
-
-def _reply_key(request_id: str) -> str:
-    return reply_prefix() + request_id
-
-
-_client: redis.Redis | None = None
-_client_lock = threading.Lock()
-
-
-def client() -> redis.Redis:
-    """One connection pool per process.  No socket timeout: a wait for an
-    answer blocks on the server (BLPOP's own timeout); connecting may take 2 s."""
-    global _client
-    if _client is not None:
-        return _client
-    with _client_lock:
-        if _client is None:
-            _client = redis.Redis.from_url(
-                settings.CELERY_BROKER_URL,
-                socket_connect_timeout=2,
-                socket_keepalive=True,
-                health_check_interval=30,
-            )
-        return _client
-
-
-def call(op: str, args: dict[str, Any], *, deadline: float, timeout: float) -> dict[str, Any]:
-    """Send one request to the gateway worker and wait for its outcome (a
-    ``trading.gateway.runtime.Outcome`` as a dict).  Raises
-    StateStoreUnavailable when it could not be sent, OrderExpired when it was
-    never taken, GatewayTimeout when it was taken and no answer came."""
-    if op not in OPERATIONS:
+def call(
+    op: str,
+    args: dict[str, object],
+    *,
+    deadline: float,
+    timeout: float,
+    admit: Admit | None = None,
+) -> Outcome:
+    """Send one request to the gateway worker and wait for its outcome.
+    Raises NotSent when ``admit`` refused it, StateStoreUnavailable when it
+    could not be sent, OrderExpired when it was never taken, GatewayTimeout
+    when it was taken and no answer came."""
+    if op not in wire.OPERATIONS:
         raise ValueError(f"unknown operation {op!r}")
-    if uses_redis():
-        return _redis_call(op, args, deadline=deadline, timeout=timeout)
+    if wire.uses_redis():
+        return _redis_call(op, args, deadline=deadline, timeout=timeout, admit=admit)
+    _admit_first(admit)
     return _celery_call(op, args, deadline=deadline, timeout=timeout)
 
 
+def _admit_first(admit: Admit | None) -> None:
+    """The heartbeat read on its own, before sending (the fallbacks)."""
+    if admit is not None:
+        try:
+            admit(mirror.heartbeat())
+        except DomainError as exc:
+            raise NotSent(exc) from exc
+
+
+def _beat(raw: bytes | None) -> dict[str, Any] | None:
+    try:
+        value = pickle.loads(raw) if raw else None  # our own cache's value, as Django reads it
+    except Exception:  # not a heartbeat: as if none was published
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _redis_call(
-    op: str, args: dict[str, Any], *, deadline: float, timeout: float
-) -> dict[str, Any]:
+    op: str, args: dict[str, object], *, deadline: float, timeout: float, admit: Admit | None
+) -> Outcome:
     request_id = uuid.uuid4().hex
-    reply = _reply_key(request_id)
+    reply = wire.reply_key(request_id)
     message = json.dumps(
         {"id": request_id, "op": op, "args": args, "deadline": deadline, "reply": reply}
     )
-    conn = client()
+    conn = wire.client()
+    together = admit is not None and wire.cache_is_bus_redis()
+    if not together:
+        _admit_first(admit)
     try:
-        conn.lpush(requests_key(), message)
+        if together:
+            pipe = conn.pipeline(transaction=False)
+            pipe.get(wire.mirror_key(wire.HEARTBEAT))
+            pipe.lpush(wire.requests_key(), message)
+            raw_beat, _ = pipe.execute()
+        else:
+            conn.lpush(wire.requests_key(), message)
     except (redis.RedisError, OSError) as exc:
         raise StateStoreUnavailable() from exc
+    if together:
+        assert admit is not None
+        try:
+            admit(_beat(raw_beat))
+        except DomainError as exc:
+            if _take_back(conn, message):
+                raise NotSent(exc) from exc
+            # Taken already: the worker checks the same itself and answers.
     try:
         answer = conn.blpop([reply], timeout=max(timeout, 0.01))
     except (redis.RedisError, OSError) as exc:
@@ -115,40 +132,39 @@ def _redis_call(
             "Redis was lost while waiting for IB's acknowledgement; check GET /orders"
         ) from exc
     if answer is None:
-        try:
-            taken_back = conn.lrem(requests_key(), 1, message)
-        except (redis.RedisError, OSError):
-            taken_back = 0
-        if taken_back:
+        if _take_back(conn, message):
             raise OrderExpired()  # no worker took it: nothing was sent
         raise GatewayTimeout()
-    outcome: dict[str, Any] = json.loads(answer[1])
-    return outcome
+    return Outcome(json.loads(answer[1]))
 
 
-def _celery_call(
-    op: str, args: dict[str, Any], *, deadline: float, timeout: float
-) -> dict[str, Any]:
+def _take_back(conn: redis.Redis, message: str) -> bool:
+    """Remove a request nobody took yet; True if it was still there."""
+    try:
+        return bool(conn.lrem(wire.requests_key(), 1, message))
+    except (redis.RedisError, OSError):
+        return False
+
+
+def _celery_call(op: str, args: dict[str, object], *, deadline: float, timeout: float) -> Outcome:
+    from celery import current_app
     from celery.exceptions import TaskRevokedError
     from celery.exceptions import TimeoutError as CeleryTimeout
     from kombu.exceptions import OperationalError
-    from redis.exceptions import RedisError
 
-    from trading import tasks
-
-    task = tasks.order_place if op == "place" else tasks.order_cancel
     try:
-        result = task.apply_async(kwargs={**args, "deadline": deadline}, expires=deadline)
-    except (OperationalError, RedisError, ConnectionError) as exc:
+        result = current_app.send_task(
+            wire.TASK_NAMES[op], kwargs={**args, "deadline": deadline}, expires=deadline
+        )
+    except (OperationalError, redis.RedisError, ConnectionError) as exc:
         raise StateStoreUnavailable() from exc
     try:
-        outcome: dict[str, Any] = result.get(timeout=timeout)
-        return outcome
+        return Outcome(result.get(timeout=timeout))
     except CeleryTimeout as exc:
         raise GatewayTimeout() from exc
     except TaskRevokedError as exc:  # Celery dropped it at its deadline (expires)
         raise OrderExpired() from exc
-    except (OperationalError, RedisError, ConnectionError) as exc:
+    except (OperationalError, redis.RedisError, ConnectionError) as exc:
         raise GatewayTimeout(
             "Redis was lost while waiting for IB's acknowledgement; check GET /orders"
         ) from exc

@@ -1,11 +1,10 @@
-"""Domain exceptions and the one handler that renders every error as
-``{"detail": "..."}`` with the right status code."""
-
-from typing import Any
+"""Domain exceptions, each with its status and default message, and the one
+table from the worker's outcomes to them.  trading.error_handler renders
+every error as ``{"detail": "..."}``."""
 
 from rest_framework import exceptions, status
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+
+from trading.wire import Outcome, OutcomeKind
 
 
 class DomainError(exceptions.APIException):
@@ -40,39 +39,22 @@ class OrderRejected(DomainError):
     default_code = "order_rejected"
 
 
-def _flatten(data: Any) -> str:
-    """Turn DRF's nested validation errors into one readable sentence."""
-    if isinstance(data, dict):
-        parts = []
-        for field, value in data.items():
-            text = _flatten(value)
-            parts.append(text if field in ("detail", "non_field_errors") else f"{field}: {text}")
-        return "; ".join(parts)
-    if isinstance(data, list):
-        return " ".join(_flatten(item) for item in data)
-    return str(data)
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None  # a bug: Django renders a 500
-    data = response.data
-    if not (isinstance(data, dict) and set(data) == {"detail"} and isinstance(data["detail"], str)):
-        errors = data
-        response.data = {"detail": _flatten(data)}
-        if isinstance(exc, exceptions.ValidationError):
-            # Field-level messages stay available for clients that want them.
-            response.data["errors"] = errors
-    return response
-
-
 class StateStoreUnavailable(DomainError):
     """Redis (the queue and the state mirror) cannot be reached."""
 
     status_code: int = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service's Redis is unreachable; try again shortly"
     default_code = "state_store_unavailable"
+
+
+class DatabaseUnavailable(DomainError):
+    """The database (tokens, the journal, the audit log) cannot be reached:
+    nothing is read from it or written to it, and no order is sent (an order's
+    audit row is written before it goes to the worker)."""
+
+    status_code: int = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service's database is unreachable; try again shortly"
+    default_code = "database_unavailable"
 
 
 class OrderExpired(DomainError):
@@ -98,6 +80,15 @@ class LiveTradingRefused(DomainError):
     default_code = "live_trading_refused"
 
 
+class GlobalCancelRefused(DomainError):
+    status_code = 403
+    default_detail = (
+        "Cancelling every client's orders (IB's global cancel) needs a token with the "
+        "'live' scope, or GLOBAL_CANCEL_TRADE_SCOPE on for 'trade' tokens"
+    )
+    default_code = "global_cancel_refused"
+
+
 class LimitExceeded(DomainError):
     status_code: int = status.HTTP_400_BAD_REQUEST
     default_detail = "The order breaks a pre-trade limit"
@@ -116,6 +107,50 @@ class IdempotencyInProgress(DomainError):
     default_code = "idempotency_in_progress"
 
 
+class IdempotencyUnresolved(DomainError):
+    status_code: int = status.HTTP_409_CONFLICT
+    default_detail = (
+        "The first request with this Idempotency-Key never got its answer (the server "
+        "stopped while it was being placed), so the order may have been placed: check "
+        "GET /orders and GET /executions (orderRef) before sending it again with a new key"
+    )
+    default_code = "idempotency_unresolved"
+
+
 class InvalidIdempotencyKey(DomainError):
     default_detail = "Idempotency-Key must be 1 to 255 printable characters"
     default_code = "invalid_idempotency_key"
+
+
+class WorkerError(DomainError):
+    """A bug in the gateway worker while it handled the request: ours, not the
+    gateway's. Whether the order reached IB is unknown until GET /orders says."""
+
+    status_code: int = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = (
+        "The gateway worker failed while handling the request; check GET /orders before retrying"
+    )
+    default_code = "worker_error"
+
+
+# The one place an outcome of the worker becomes an HTTP answer. A refusal
+# means the same from either side: the web's LiveTradingRefused and the
+# worker's LIVE_REFUSED are one exception, one status.
+OUTCOME_ERRORS: dict[OutcomeKind, type[DomainError]] = {
+    OutcomeKind.UNAVAILABLE: GatewayUnavailable,
+    OutcomeKind.TIMEOUT: GatewayTimeout,
+    OutcomeKind.EXPIRED: OrderExpired,
+    OutcomeKind.REJECTED: OrderRejected,
+    OutcomeKind.NOT_FOUND: OrderNotFound,
+    OutcomeKind.LIVE_REFUSED: LiveTradingRefused,
+    OutcomeKind.LIMIT_EXCEEDED: LimitExceeded,
+    OutcomeKind.STATE_STORE: StateStoreUnavailable,
+    OutcomeKind.WORKER_ERROR: WorkerError,
+}
+
+
+def outcome_error(outcome: Outcome) -> DomainError:
+    """The exception for a failed outcome; the worker's message, when it has
+    one, reaches the client unchanged."""
+    error_class = OUTCOME_ERRORS.get(outcome.kind, WorkerError)
+    return error_class(detail=outcome.get("message") or None)

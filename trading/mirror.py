@@ -1,60 +1,20 @@
-"""The state mirror: the gateway worker publishes what it knows (account,
-positions, open orders, session executions, a heartbeat) into the cache, and
-the web processes read it from there.  No ib_async here: this module is the
-web side's whole view of the gateway."""
+"""The state mirror's read side: the gateway worker publishes what it knows
+(account, positions, open orders, session executions, a heartbeat) into the
+cache (trading.gateway.publisher), and the web processes read it from here.
+This module is the web side's whole view of the gateway."""
 
 from __future__ import annotations
 
-import pickle
 import time
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
 
-from trading import bus
 from trading.exceptions import GatewayUnavailable, StateStoreUnavailable
+from trading.wire import HEARTBEAT, MIRROR_PREFIX
 
-PREFIX = "gateway:"
-HEARTBEAT = PREFIX + "heartbeat"
-SECTIONS = ("account", "positions", "orders", "executions")
-# The mirror outlives a short worker restart, never a long one: a stale
-# heartbeat already turns reads into 503s, the TTL just cleans up.
-TTL = 24 * 3600
-
-
-def publish(snapshot: dict[str, Any], also: Callable[[Any], None] | None = None) -> None:
-    """Worker side: store a snapshot (sections and/or heartbeat).
-
-    ``also`` adds more commands to the same Redis round trip (the order bus's
-    answers, so they are sent only once the state they report is readable):
-    it gets a pipeline on the bus's Redis, after the mirror's writes."""
-    values = {PREFIX + key: value for key, value in snapshot.items()}
-    if also is None:
-        cache.set_many(values, timeout=TTL)
-        return
-    pipe = bus.client().pipeline(transaction=False)
-    if _cache_is_bus_redis():
-        # What Django's RedisCache would write: its key, a pickle (it stores
-        # only ints raw), the TTL; cache.get_many() reads these as usual.
-        for key, value in values.items():
-            data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-            pipe.set(cache.make_and_validate_key(key), data, ex=TTL)
-    else:
-        cache.set_many(values, timeout=TTL)
-    also(pipe)
-    pipe.execute()
-
-
-def _cache_is_bus_redis() -> bool:
-    options = settings.CACHES["default"]
-    return (
-        isinstance(cache, RedisCache)
-        and not options.get("OPTIONS", {}).get("serializer")
-        and options.get("LOCATION") == settings.CELERY_BROKER_URL
-    )
+FINISHED_ORDERS = MIRROR_PREFIX + "finished_orders"
 
 
 def _get_many(keys: list[str]) -> dict[str, Any]:
@@ -84,7 +44,12 @@ def gateway_ready(beat: dict[str, Any] | None) -> bool:
 
 def require_ready() -> dict[str, Any]:
     """Raise 503 unless the worker is alive and connected to the gateway."""
-    beat = heartbeat()
+    return check_ready(heartbeat())
+
+
+def check_ready(beat: dict[str, Any] | None) -> dict[str, Any]:
+    """``require_ready`` on a heartbeat read already (trading.bus reads it in
+    the round trip that sends a request)."""
     if not gateway_ready(beat):
         raise GatewayUnavailable()
     assert beat is not None
@@ -94,10 +59,19 @@ def require_ready() -> dict[str, Any]:
 def read_optional(section: str, *extra: str) -> tuple[Any, dict[str, Any]]:
     """A section, or None when the gateway is down, and other cache keys (by
     their own names), in one round trip."""
-    values = _get_many([HEARTBEAT, PREFIX + section, *extra])
+    values = _get_many([HEARTBEAT, MIRROR_PREFIX + section, *extra])
     beat = values.get(HEARTBEAT)
     ready = gateway_ready(beat if isinstance(beat, dict) else None)
-    return (values.get(PREFIX + section) if ready else None), {k: values.get(k) for k in extra}
+    return (values.get(MIRROR_PREFIX + section) if ready else None), {
+        k: values.get(k) for k in extra
+    }
+
+
+def finished_orders() -> list[dict[str, Any]]:
+    """The orders that finished last (trading.gateway.session), newest first,
+    whether or not the gateway is there now: what they say is final."""
+    value = _get_many([FINISHED_ORDERS]).get(FINISHED_ORDERS)
+    return value if isinstance(value, list) else []
 
 
 def read(section: str) -> Any:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from django.db import models
 
 
@@ -52,6 +55,16 @@ class ApiToken(models.Model):
     def can_trade(self) -> bool:
         return self.scope in (self.TRADE, self.LIVE)
 
+    @property
+    def key_id(self) -> str:
+        """The token's key id for Alpaca's APCA-API-KEY-ID header (/v2): derived
+        from the stored hash, so nothing more is stored and every token has
+        one.  The secret (APCA-API-SECRET-KEY) is the token itself."""
+        if not self.key_hash:
+            return ""  # not created yet
+        digest = hashlib.sha256(f"apca-key-id:{self.key_hash}".encode()).digest()
+        return "PK" + base64.b32encode(digest).decode()[:18]
+
 
 class TradingControl(models.Model):
     """The kill switch (one row): when halted, new orders are refused; cancels
@@ -71,18 +84,43 @@ class TradingControl(models.Model):
 
 class OrderRequestLog(models.Model):
     """The audit trail: every order or cancel request, recorded before it is
-    queued, and its outcome after."""
+    queued, and its outcome after.  trading.audit is its only writer."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "queued (sent to the gateway worker, no answer yet)"
+        DONE = "done", "done (placed or cancelled)"
+        REFUSED = "refused", "refused before queueing (kill switch, limits, live, gateway down)"
+        # The worker's outcomes (trading.wire.OutcomeKind), one state each.
+        UNAVAILABLE = "unavailable", "gateway unavailable"
+        TIMEOUT = "timeout", "no acknowledgement in time"
+        EXPIRED = "expired", "expired unsent"
+        REJECTED = "rejected", "rejected by IB"
+        NOT_FOUND = "not_found", "order not found"
+        LIVE_REFUSED = "live_refused", "refused: live account"
+        LIMIT_EXCEEDED = "limit_exceeded", "refused by the worker: a pre-trade limit"
+        STATE_STORE = "state_store", "Redis unreachable"
+        WORKER_ERROR = "worker_error", "worker error"
+        # What the next worker found of a request whose worker died mid-order.
+        ORPHAN_FILLED = "orphan_filled", "orphan: filled"
+        ORPHAN_CANCELLED = "orphan_cancelled", "orphan: cancelled by reconciliation"
+        ORPHAN_DONE = "orphan_done", "orphan: already finished"
+        NOT_PLACED = "not_placed", "orphan: never reached IB"
 
     endpoint = models.CharField(max_length=32)
     client = models.CharField(max_length=100, help_text="token name, or 'anonymous (local demo)'")
     remote_addr = models.CharField(max_length=64, blank=True, default="")
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
     body = models.JSONField()
-    state = models.CharField(max_length=16, default="queued", db_index=True)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.QUEUED, db_index=True
+    )
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     perm_ids = models.JSONField(default=list, blank=True)
     error_code = models.IntegerField(null=True, blank=True, help_text="IB's error code")
     error = models.TextField(blank=True, default="")
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="IB's warnings on the order: [{code, message}]"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)

@@ -6,18 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
+from django.db import connection
+
+from journal.models import SyncRun
 from journal.selectors import CHANGE_TOKEN, executions_page
-from journal.services import split_exec_id
+from journal.vocabulary import split_exec_id, utc_z
 from trading import mirror
+from trading.exceptions import StateStoreUnavailable
+from trading.risk import trading_mode
 
 
 def account_get() -> dict[str, Any]:
+    """The mirror's account values, and the guide's two names for the main ones."""
     data: dict[str, Any] = mirror.read("account")
-    return {
-        "balance": data["net_liquidation"],
-        "cash": data["available_funds"],
-        **{k: v for k, v in data.items()},
-    }
+    return {"balance": data["net_liquidation"], "cash": data["available_funds"], **data}
 
 
 def positions_list() -> list[dict[str, Any]]:
@@ -61,12 +64,6 @@ def executions_list(
     return rows[offset : offset + limit]
 
 
-def _utc_text(when: dt.datetime | None) -> str | None:
-    if when is None:
-        return None
-    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _unstored(
     live: list[dict[str, Any]],
     stored: list[dict[str, Any]],
@@ -80,7 +77,8 @@ def _unstored(
     by_exec_id = {row["execId"]: (i, row) for i, row in enumerate(stored)}
     stems = {split_exec_id(exec_id)[0] for exec_id in by_exec_id}
     oldest = stored[-1]["timestamp"] if full_page and stored else None
-    since, until = _utc_text(filters["since"]), _utc_text(filters["until"])
+    since = utc_z(filters["since"]) if filters["since"] else None
+    until = utc_z(filters["until"]) if filters["until"] else None
     symbol = (filters["symbol"] or "").upper()
     fresh = []
     for row in live:
@@ -111,12 +109,6 @@ def _unstored(
 def health_get() -> tuple[bool, dict[str, Any]]:
     """Liveness of every part, without account data.  Healthy = Redis and the
     database answer, the worker's heartbeat is fresh and the gateway connected."""
-    from django.conf import settings
-    from django.db import connection
-
-    from journal.models import SyncRun
-    from trading.exceptions import StateStoreUnavailable
-
     try:
         beat = mirror.heartbeat()
         redis_ok = True
@@ -131,8 +123,6 @@ def health_get() -> tuple[bool, dict[str, Any]]:
     age = mirror.heartbeat_age(beat)
     worker_ok = age is not None and age <= settings.GATEWAY_STALE_AFTER
     connected = bool(worker_ok and beat and beat.get("connected"))
-    from trading.risk import trading_mode
-
     mode = trading_mode(beat) if beat and beat.get("account") else "unknown"
     mismatch = mode == "live" and not settings.LIVE_TRADING
     body = {
@@ -151,7 +141,7 @@ def health_get() -> tuple[bool, dict[str, Any]]:
             "heartbeat_age_s": round(age, 3) if age is not None else None,
         },
         "journal": {
-            "last_sync": last.started_at.isoformat() if last else None,
+            "last_sync": utc_z(last.started_at) if last else None,
             "last_sync_ok": last.ok if last else None,
         },
         "redis": redis_ok,

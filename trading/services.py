@@ -1,134 +1,132 @@
 """Writes: orders go to the gateway worker over the order bus (trading/bus.py);
 the answer comes back once IB has acknowledged them (permId known) or the
-deadline has passed.  Every request is checked (kill switch, limits, live vs
-paper) and recorded in the audit trail before it is queued, and its outcome
-after."""
+deadline has passed.  Every request is recorded in the audit trail and
+checked (kill switch, limits) before it is queued, and its outcome after;
+the worker's heartbeat (gateway up, live vs paper) is read in the round trip
+that sends it (a refused request is taken back: trading.bus), and the worker
+checks the same again."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.utils import timezone
 
 from trading import audit, bus, mirror, risk
-from trading.exceptions import (
-    DomainError,
-    GatewayTimeout,
-    GatewayUnavailable,
-    OrderExpired,
-    OrderNotFound,
-    OrderRejected,
-)
-from trading.models import ApiToken, OrderRequestLog
+from trading.audit import Actor
+from trading.exceptions import DomainError, outcome_error
+from trading.models import OrderRequestLog
+from trading.wire import Outcome
+
+if TYPE_CHECKING:
+    from trading.idempotency import Claim
+
+__all__ = ["Actor", "order_cancel", "order_place", "order_preview", "orders_cancel_global"]
 
 # How long the web waits beyond the deadline the worker enforces, so the
 # worker's own answer (placed, rejected, expired) arrives before we give up.
 RESULT_GRACE = 2.0
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who asks: for the audit trail and the live-trading check."""
-
-    client: str
-    token: ApiToken | None = None
-    remote_addr: str = ""
-    idempotency_key: str = ""
-
-
-def _outcome_error(outcome: dict[str, Any]) -> DomainError:
-    kind, message = outcome.get("kind"), outcome.get("message") or ""
-    if kind == "unavailable":
-        return GatewayUnavailable()
-    if kind == "timeout":
-        return GatewayTimeout(detail=message)
-    if kind == "expired":
-        return OrderExpired()
-    if kind == "not_found":
-        return OrderNotFound()
-    return OrderRejected(detail=message)
-
-
-def _run(op: str, log: OrderRequestLog, **args: Any) -> dict[str, Any]:
+def _run(op: str, log: OrderRequestLog, admit: bus.Admit, **args: Any) -> Outcome:
+    """Send the request; ``admit`` checks the worker's heartbeat, read in the
+    same round trip (a refusal there is recorded as before queueing)."""
     started = time.monotonic()
     deadline = time.time() + settings.ORDER_ACK_TIMEOUT
-    outcome: dict[str, Any] = {}
+    outcome: Outcome | None = None
     error: DomainError | None = None
+    refused = False
     try:
         outcome = bus.call(
-            op, args, deadline=deadline, timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE
+            op,
+            args,
+            deadline=deadline,
+            timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE,
+            admit=admit,
         )
         if not outcome.get("ok"):
-            error = _outcome_error(outcome)
-            raise error
+            raise outcome_error(outcome)
         return outcome
+    except bus.NotSent as not_sent:
+        refused = True
+        audit.request_refused(log, not_sent.error)
+        raise not_sent.error from None
     except DomainError as exc:
         error = exc
-        if isinstance(exc, OrderExpired):
-            outcome = outcome or {"kind": "expired"}
         raise
     finally:
-        fields: dict[str, Any] = {
-            "latency_ms": round((time.monotonic() - started) * 1000, 3),
-            "answered_at": timezone.now(),
-        }
-        if error is None:
-            fields.update(
-                state="done",
-                http_status=200,
-                perm_ids=outcome.get("perm_ids") or [args.get("perm_id")],
-            )
-        else:
-            fields.update(
-                state=outcome.get("kind") or error.default_code,
-                http_status=error.status_code,
-                error=str(error.detail),
-                error_code=outcome.get("code") or None,
-            )
-        audit.record_outcome(log.pk, **fields)
+        if not refused:
+            latency_ms = round((time.monotonic() - started) * 1000, 3)
+            fields = audit.outcome_fields(outcome=outcome, error=error, latency_ms=latency_ms)
+            audit.outcome_recorded(log.pk, fields)
 
 
-def _log(endpoint: str, body: dict[str, Any], actor: Actor) -> OrderRequestLog:
-    return OrderRequestLog.objects.create(
-        endpoint=endpoint,
-        client=actor.client,
-        remote_addr=actor.remote_addr,
-        idempotency_key=actor.idempotency_key,
-        body=body,
+def _open(endpoint: str, body: dict[str, Any], actor: Actor, claim: Claim | None) -> audit.Opened:
+    """The audit row, the kill switch and the Idempotency-Key's claim: one
+    transaction, one round trip without a key."""
+    return audit.request_opened(
+        endpoint=endpoint, body=body, actor=actor, also=claim.make if claim else None
     )
 
 
-def _refuse(log: OrderRequestLog, error: DomainError) -> DomainError:
-    log.state = "refused"
-    log.http_status = error.status_code
-    log.error = str(error.detail)
-    log.answered_at = timezone.now()
-    log.save()
-    return error
-
-
-def order_place(*, kind: str, data: dict[str, Any], actor: Actor) -> list[int]:
-    """Place a limit, market, stop or bracket order; returns the permIds."""
-    log = _log(f"order/{kind}", data, actor)
+def order_place(
+    *, kind: str, data: dict[str, Any], actor: Actor, claim: Claim | None = None
+) -> list[int]:
+    """Place an order of ``kind`` (trading.gateway.order_building's: a single
+    order, or a bracket, oto or oco); returns the permIds of its orders."""
+    opened = _open(f"order/{kind}", data, actor, claim)
+    log = opened.row
     try:
-        risk.halt_check()
+        risk.halt_check(opened.halted)
         risk.limits_check(data=data)
-        beat = mirror.require_ready()
-        risk.live_check(beat=beat, token=actor.token)
     except DomainError as exc:
-        raise _refuse(log, exc) from None
-    outcome = _run("place", log, kind=kind, data=data, request_id=log.pk)
+        audit.request_refused(log, exc)
+        raise
+
+    def admit(beat: dict[str, Any] | None) -> None:
+        risk.live_check(beat=mirror.check_ready(beat), token=actor.token)
+
+    live_scope = risk.live_scope(actor.token)  # the worker checks the live rule too
+    outcome = _run(
+        "place", log, admit, kind=kind, data=data, request_id=log.pk, live_scope=live_scope
+    )
     return [int(p) for p in outcome["perm_ids"]]
 
 
-def order_cancel(*, perm_id: int, actor: Actor) -> None:
-    """Cancel by permId; allowed also while trading is halted."""
-    log = _log("order/cancel", {"perm_id": perm_id}, actor)
+def order_preview(*, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """IB's what-if of an order (its first order, for one with legs): places
+    nothing, so neither audited nor checked against the limits."""
+    deadline = time.time() + settings.ORDER_ACK_TIMEOUT
     try:
-        mirror.require_ready()
+        outcome = bus.call(
+            "preview",
+            {"kind": kind, "data": data},
+            deadline=deadline,
+            timeout=settings.ORDER_ACK_TIMEOUT + RESULT_GRACE,
+            admit=mirror.check_ready,
+        )
+    except bus.NotSent as not_sent:
+        raise not_sent.error from None
+    if not outcome.get("ok"):
+        raise outcome_error(outcome)
+    preview: dict[str, Any] = outcome["preview"]
+    return preview
+
+
+def orders_cancel_global(*, actor: Actor, claim: Claim | None = None) -> None:
+    """IB's global cancel of every client's working orders (allowed also while
+    trading is halted); refused (recorded) to a token that may not."""
+    log = _open("order/cancel_all", {"scope": "all"}, actor, claim).row
+    try:
+        risk.global_cancel_check(actor.token)
     except DomainError as exc:
-        raise _refuse(log, exc) from None
-    _run("cancel", log, perm_id=perm_id)
+        audit.request_refused(log, exc)
+        raise
+    _run("cancel_all", log, mirror.check_ready)
+
+
+def order_cancel(*, perm_id: int, actor: Actor, claim: Claim | None = None) -> None:
+    """Cancel by permId; allowed also while trading is halted."""
+    log = _open("order/cancel", {"perm_id": perm_id}, actor, claim).row
+    _run("cancel", log, mirror.check_ready, perm_id=perm_id)

@@ -1,4 +1,5 @@
-"""Thin views: validate, call one service or selector, render."""
+"""Thin views: validate an input serializer, call one service or selector,
+render the answer through its output serializer (the schema's own shape)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,40 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trading import auth, idempotency, selectors, serializers, services
+from trading.schema import IDEMPOTENCY_KEY
 
-ERRORS = {
-    400: OpenApiResponse(serializers.ErrorOut, description="Invalid input or unknown symbol"),
-    503: OpenApiResponse(
+# The statuses an operation answers for its own reasons; those that follow
+# from its shape (401, 403, 406, 409, 415, and 400 for invalid input) are
+# added to every operation by trading.schema.postprocess.
+UNAVAILABLE = OpenApiResponse(
+    serializers.ErrorOut,
+    description="IB Gateway unreachable or not answering, or the service's Redis or "
+    "database down: nothing was sent",
+    examples=[OpenApiExample("Gateway down", {"detail": "Failed to connect to IB Gateway"})],
+)
+READ_ERRORS = {503: UNAVAILABLE}
+ORDER_ERRORS = {
+    400: OpenApiResponse(
         serializers.ErrorOut,
-        description="IB Gateway unreachable",
-        examples=[OpenApiExample("Gateway down", {"detail": "Failed to connect to IB Gateway"})],
+        description="Invalid input (`errors` names the fields), a pre-trade limit "
+        "broken, or the order rejected by IB (its message in `detail`)",
     ),
-    504: OpenApiResponse(serializers.ErrorOut, description="IB Gateway did not answer in time"),
+    403: OpenApiResponse(
+        serializers.ErrorOut,
+        description="Refused: trading halted (kill switch), a live account while live "
+        "trading is off or without a 'live' token, or a token that may only read",
+    ),
+    500: OpenApiResponse(
+        serializers.ErrorOut,
+        description="The gateway worker failed: check GET /orders before retrying",
+    ),
+    503: UNAVAILABLE,
+    504: OpenApiResponse(
+        serializers.ErrorOut,
+        description="IB did not acknowledge in time (what was sent is cancelled), or the "
+        "order could not be sent before its deadline (never sent)",
+    ),
 }
-READ_ERRORS = {503: ERRORS[503]}
 
 
 def _key(request: Request) -> str | None:
@@ -46,13 +70,16 @@ class HealthView(APIView):
     @extend_schema(
         summary="Health of the service: gateway, worker, journal sync, Redis, database",
         responses={
-            200: OpenApiResponse(description="healthy"),
-            503: OpenApiResponse(description="not"),
+            200: OpenApiResponse(serializers.HealthOut, description="Healthy"),
+            503: OpenApiResponse(
+                serializers.HealthOut,
+                description='Not healthy: status "unavailable" or "mode_mismatch"',
+            ),
         },
     )
     def get(self, request: Request) -> Response:
         healthy, body = selectors.health_get()
-        return Response(body, status=200 if healthy else 503)
+        return Response(serializers.HealthOut(body).data, status=200 if healthy else 503)
 
 
 class AccountView(APIView):
@@ -67,7 +94,7 @@ class AccountView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        return Response(selectors.account_get())
+        return Response(serializers.AccountOut(selectors.account_get()).data)
 
 
 class PositionsView(APIView):
@@ -101,7 +128,8 @@ class PositionsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        return Response({"positions": selectors.positions_list()})
+        body = {"positions": selectors.positions_list()}
+        return Response(serializers.PositionsOut(body).data)
 
 
 class OrdersView(APIView):
@@ -144,7 +172,7 @@ class OrdersView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        return Response({"orders": selectors.orders_list()})
+        return Response(serializers.OrdersOut({"orders": selectors.orders_list()}).data)
 
 
 class ExecutionsView(APIView):
@@ -186,9 +214,9 @@ class ExecutionsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = serializers.ExecutionsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return Response({"executions": selectors.executions_list(**query.validated_data)})
+        query = serializers.executions_query(request.query_params)
+        body = {"executions": selectors.executions_list(**query)}
+        return Response(serializers.ExecutionsOut(body).data)
 
 
 class _PlaceOrderView(APIView):
@@ -201,9 +229,12 @@ class _PlaceOrderView(APIView):
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
 
-        def place() -> Response:
-            perm_ids = services.order_place(kind=self.kind, data=data, actor=_actor(request))
-            return Response({"status": f"✅ {self.label} order sent", "permId": perm_ids[0]})
+        def place(claim: idempotency.Claim | None) -> Response:
+            perm_ids = services.order_place(
+                kind=self.kind, data=data, actor=_actor(request), claim=claim
+            )
+            body = {"status": f"✅ {self.label} order sent", "permId": perm_ids[0]}
+            return Response(serializers.OrderSentResponse(body).data)
 
         return idempotency.run_once(_key(request), request.path, data, place)
 
@@ -213,13 +244,14 @@ def _order_schema(
 ) -> Any:
     return extend_schema(
         request=serializer,
+        parameters=[IDEMPOTENCY_KEY],
         examples=[_example("Request", body, request_only=True)],
         responses={
             200: OpenApiResponse(
                 serializers.OrderSentResponse,
                 examples=[_example("Sent", {"status": status, "permId": perm_id})],
             ),
-            **ERRORS,
+            **ORDER_ERRORS,
         },
     )
 
@@ -284,6 +316,7 @@ class StopOrderView(_PlaceOrderView):
 class BracketOrderView(APIView):
     @extend_schema(
         request=serializers.BracketOrderRequest,
+        parameters=[IDEMPOTENCY_KEY],
         examples=[
             _example(
                 "Request",
@@ -312,7 +345,7 @@ class BracketOrderView(APIView):
                     )
                 ],
             ),
-            **ERRORS,
+            **ORDER_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -322,9 +355,12 @@ class BracketOrderView(APIView):
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
 
-        def place() -> Response:
-            perm_ids = services.order_place(kind="bracket", data=data, actor=_actor(request))
-            return Response({"status": "✅ Bracket order sent", "permIds": perm_ids})
+        def place(claim: idempotency.Claim | None) -> Response:
+            perm_ids = services.order_place(
+                kind="bracket", data=data, actor=_actor(request), claim=claim
+            )
+            body = {"status": "✅ Bracket order sent", "permIds": perm_ids}
+            return Response(serializers.BracketSentResponse(body).data)
 
         return idempotency.run_once(_key(request), request.path, data, place)
 
@@ -332,6 +368,7 @@ class BracketOrderView(APIView):
 class CancelOrderView(APIView):
     @extend_schema(
         request=serializers.CancelOrderRequest,
+        parameters=[IDEMPOTENCY_KEY],
         examples=[_example("Request", {"perm_id": 1788680597}, request_only=True)],
         responses={
             200: OpenApiResponse(
@@ -340,9 +377,10 @@ class CancelOrderView(APIView):
             ),
             404: OpenApiResponse(
                 serializers.ErrorOut,
+                description="No working order with that permId (unknown, filled or cancelled)",
                 examples=[_example("Not found", {"detail": "Order not found or already filled"})],
             ),
-            **ERRORS,
+            **{status: ORDER_ERRORS[status] for status in (500, 503, 504)},
         },
     )
     def post(self, request: Request) -> Response:
@@ -351,8 +389,9 @@ class CancelOrderView(APIView):
         form.is_valid(raise_exception=True)
         perm_id = form.validated_data["perm_id"]
 
-        def cancel() -> Response:
-            services.order_cancel(perm_id=perm_id, actor=_actor(request))
-            return Response({"status": f"✅ Order {perm_id} cancelled"})
+        def cancel(claim: idempotency.Claim | None) -> Response:
+            services.order_cancel(perm_id=perm_id, actor=_actor(request), claim=claim)
+            body = {"status": f"✅ Order {perm_id} cancelled"}
+            return Response(serializers.StatusResponse(body).data)
 
         return idempotency.run_once(_key(request), request.path, {"perm_id": perm_id}, cancel)

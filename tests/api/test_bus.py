@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from trading import bus
+from trading import bus, wire
 from trading.exceptions import OrderExpired
 from trading.gateway.intake import Intake
 
@@ -22,7 +22,7 @@ def test_a_request_nobody_took_is_taken_back_and_reported_as_not_sent() -> None:
             bus.call("cancel", {"perm_id": 1}, deadline=time.time() + 0.2, timeout=0.3)
         assert time.monotonic() - started < 2
         # Taken back off the list: a worker starting later never sends it.
-        assert bus.client().llen(bus.requests_key()) == 0
+        assert wire.client().llen(wire.requests_key()) == 0
 
 
 def test_an_answer_on_the_reply_list_is_the_outcome() -> None:
@@ -31,16 +31,16 @@ def test_an_answer_on_the_reply_list_is_the_outcome() -> None:
     import threading
 
     with override_settings(GATEWAY_QUEUE=f"test-bus-{uuid.uuid4().hex[:8]}"):
-        key = bus.requests_key()
+        key = wire.requests_key()
 
         def worker() -> None:
-            item = bus.client().brpop([key], timeout=5)
+            item = wire.client().brpop([key], timeout=5)
             assert item is not None
             request = json.loads(item[1])
             assert request["op"] == "cancel"
             assert request["args"] == {"perm_id": 7}
-            assert request["reply"].startswith(bus.reply_prefix())
-            bus.client().lpush(request["reply"], json.dumps({"ok": True, "perm_id": 7}))
+            assert request["reply"].startswith(wire.reply_prefix())
+            wire.client().lpush(request["reply"], json.dumps({"ok": True, "perm_id": 7}))
 
         thread = threading.Thread(target=worker)
         thread.start()
@@ -77,3 +77,28 @@ def test_the_intake_accepts_a_well_formed_request() -> None:
             "deadline": 1.5,
             "reply": "ibkr:bus:gateway:reply:x",
         }
+
+
+def test_an_answer_after_more_than_five_seconds_still_arrives() -> None:
+    """Regression (issue 18): redis-py 8 gives every connection a 5 s socket
+    timeout unless told otherwise, so an order whose answer took longer than
+    5 s (IB slow to acknowledge; ORDER_ACK_TIMEOUT is 15 s) got 504 "Redis was
+    lost" while the answer was still coming."""
+    import json
+    import threading
+
+    with override_settings(GATEWAY_QUEUE=f"test-bus-{uuid.uuid4().hex[:8]}"):
+        key = wire.requests_key()
+
+        def slow_worker() -> None:
+            item = wire.client().brpop([key], timeout=5)
+            assert item is not None
+            time.sleep(5.5)
+            request = json.loads(item[1])
+            wire.client().lpush(request["reply"], json.dumps({"ok": True, "perm_id": 9}))
+
+        thread = threading.Thread(target=slow_worker)
+        thread.start()
+        outcome = bus.call("cancel", {"perm_id": 9}, deadline=time.time() + 8, timeout=8)
+        thread.join()
+        assert outcome == {"ok": True, "perm_id": 9}

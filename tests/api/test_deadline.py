@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from trading import tasks
+from trading.gateway import tasks
 
 
 def test_the_worker_drops_an_order_whose_deadline_has_passed() -> None:

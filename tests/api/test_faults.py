@@ -1,5 +1,6 @@
 """Faults under load, each on a stack of its own: the gateway killed mid-burst,
-the worker killed mid-order, Redis restarted, a burst against IB's pacing."""
+the worker killed mid-order, the gateway frozen, Redis restarted, a burst
+against IB's pacing."""
 
 from __future__ import annotations
 
@@ -120,6 +121,43 @@ def test_worker_killed_mid_order_is_reconciled_not_repeated(own_stack: Stack) ->
     assert [o["status"] for o in orders] == ["Cancelled"]
     assert OrderRequestLog.objects.get(pk=log.pk).perm_ids == [orders[0]["perm_id"]]
     assert store.hlen(intents) == 0
+
+
+def test_a_frozen_gateway_is_unavailable_until_it_answers_again(own_stack: Stack) -> None:
+    """A gateway that stops answering with its socket open (IB Gateway hung, a
+    half-open TCP link) is caught by the worker's probe: reads and orders 503
+    instead of serving stale data or waiting out a timeout; nothing is sent;
+    service resumes by itself once it answers."""
+    ref = f"frozen-{uuid.uuid4().hex[:8]}"
+    assert own_stack.get("/account").status_code == 200
+    own_stack.sim.call("freeze", on=True)
+    try:
+        eventually(lambda: own_stack.get("/account").status_code == 503, timeout=15)
+        health = own_stack.get("/health").json()
+        assert health["status"] == "unavailable"
+        assert health["gateway"]["connected"] is False
+        assert "stopped answering" in health["gateway"]["last_error"]
+        for path in ("/positions", "/orders"):
+            assert own_stack.get(path).status_code == 503
+        refused = own_stack.post(
+            "/order/limit",
+            {
+                "symbol": "AAPL",
+                "action": "BUY",
+                "quantity": 1,
+                "limit_price": 200.0,
+                "order_ref": ref,
+            },
+        )
+        assert refused.status_code == 503, refused.text
+    finally:
+        own_stack.sim.call("freeze", on=False)
+
+    eventually(lambda: own_stack.get("/account").status_code == 200, timeout=15)
+    assert own_stack.get("/health").json()["gateway"]["last_error"] == ""
+    assert own_stack.sim.call("counters")["orders_by_ref"].get(ref) is None  # never sent
+    after = own_stack.post("/order/market", _market(f"{ref}-after"))
+    assert after.status_code == 200, after.text
 
 
 @pytest.fixture

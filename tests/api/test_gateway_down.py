@@ -70,7 +70,10 @@ def test_slow_gateway_answers_504_and_leaves_no_order(api: Stack) -> None:
             if o["order_ref"] == "frozen"
         )
     )
-    assert not [o for o in api.get("/orders").json()["orders"] if o["orderRef"] == "frozen"]
+    # The freeze may have been long enough for the worker's probe to find the
+    # gateway unresponsive (503 until it answers again): read once it is back.
+    read = eventually(lambda: (r := api.get("/orders")).status_code == 200 and r, timeout=20)
+    assert not [o for o in read.json()["orders"] if o["orderRef"] == "frozen"]
 
 
 def _limit() -> dict[str, object]:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.stack import Stack
+from trading.models import IdempotencyRecord, OrderRequestLog
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
@@ -40,6 +41,10 @@ def test_fifty_concurrent_posts_with_one_key_place_one_order(api: Stack) -> None
     assert {status for status, _ in answers} == {200}
     assert len({text for _, text in answers}) == 1
     assert api.sim.call("counters")["orders_by_ref"].get(ref) == 1
+    # The key's record and the audit row are written in one transaction: the
+    # 49 duplicates that lost the race for the key left no audit row.
+    assert OrderRequestLog.objects.filter(idempotency_key=key).count() == 1
+    assert IdempotencyRecord.objects.filter(key=key).count() == 1
 
 
 def test_same_key_other_body_is_409_and_places_nothing(api: Stack) -> None:

@@ -51,6 +51,7 @@ def test_limit_order_rests_then_fills_when_the_price_comes_down(api: Stack) -> N
         "tif": "DAY",
         "orderRef": "limit-rests-1",
         "parentPermId": None,
+        "warnings": [],
     }
 
     api.sim.call("set_price", symbol="AAPL", price=229.87)
@@ -72,6 +73,7 @@ def test_limit_order_rests_then_fills_when_the_price_comes_down(api: Stack) -> N
 def test_market_order_fills_at_once_and_updates_positions(api: Stack) -> None:
     before = {p["symbol"]: p for p in api.get("/positions").json()["positions"]}
     msft_before = before.get("MSFT", {"qty": 0})["qty"]
+    api.sim.call("set_quote", symbol="MSFT", bid=415.08, ask=415.12, last=415.10)
 
     response = api.post(
         "/order/market",
@@ -81,7 +83,8 @@ def test_market_order_fills_at_once_and_updates_positions(api: Stack) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "✅ Market order sent"
     (fill,) = eventually(lambda: executions_for(api, "market-1"))
-    assert (fill["symbol"], fill["side"], fill["qty"], fill["price"]) == ("MSFT", "BUY", 3, 415.10)
+    # At the ask.
+    assert (fill["symbol"], fill["side"], fill["qty"], fill["price"]) == ("MSFT", "BUY", 3, 415.12)
 
     def msft() -> dict[str, Any] | None:
         rows = {p["symbol"]: p for p in api.get("/positions").json()["positions"]}
@@ -113,10 +116,11 @@ def test_stop_order_waits_then_triggers_at_or_below_the_stop(api: Stack) -> None
 
     api.sim.call("set_price", symbol="TSLA", price=246.0)
     assert perm_id in pending(api)
-    api.sim.call("set_price", symbol="TSLA", price=244.9)
+    api.sim.call("set_quote", symbol="TSLA", bid=244.89, ask=244.91, last=244.9)
 
     (fill,) = eventually(lambda: executions_for(api, "stop-1"))
-    assert (fill["side"], fill["qty"], fill["price"]) == ("SELL", 10, 244.9)
+    # Triggered by the last trade, filled as a market order: at the bid.
+    assert (fill["side"], fill["qty"], fill["price"]) == ("SELL", 10, 244.89)
     eventually(lambda: perm_id not in pending(api))
 
 

@@ -5,21 +5,16 @@ account event)."""
 
 from __future__ import annotations
 
-import types
-
 from django.core.cache import cache
 
-from trading import mirror
-from trading.gateway.runtime import _Publisher
+from trading import wire
+from trading.gateway.publisher import Publisher
 
-KEYS = [mirror.PREFIX + name for name in ("orders", "positions")] + [mirror.HEARTBEAT]
+KEYS = [wire.MIRROR_PREFIX + name for name in ("orders", "positions")] + [wire.HEARTBEAT]
 
 
 def test_an_older_snapshot_loses_only_the_sections_a_newer_one_wrote() -> None:
-    runtime = types.SimpleNamespace(
-        connected=True, server_version=178, account="DU1", last_error=""
-    )
-    publisher = _Publisher(runtime)  # type: ignore[arg-type]
+    publisher = Publisher(heartbeat=lambda: {"connected": True, "account": "DU1"})
     try:
         publisher.write({"_seq": 2, "orders": [{"permId": 2}]})  # with an answer
         publisher.write(  # taken before it, written after it
@@ -27,8 +22,8 @@ def test_an_older_snapshot_loses_only_the_sections_a_newer_one_wrote() -> None:
         )
 
         values = cache.get_many(KEYS)
-        assert values[mirror.PREFIX + "orders"] == [{"permId": 2}]
-        assert values[mirror.PREFIX + "positions"] == [{"symbol": "SPY", "qty": -4}]
+        assert values[wire.MIRROR_PREFIX + "orders"] == [{"permId": 2}]
+        assert values[wire.MIRROR_PREFIX + "positions"] == [{"symbol": "SPY", "qty": -4}]
         assert publisher.last_full["positions"] == [{"symbol": "SPY", "qty": -4}]
     finally:
         cache.delete_many(KEYS)  # no "connected gateway" left for other tests

@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -52,6 +53,44 @@ def test_no_token_is_401_and_health_stays_open(api: Stack, secured: str) -> None
     assert requests.get(f"{secured}/health", timeout=10).status_code == 200
     bad = requests.get(f"{secured}/account", headers={"Authorization": "Bearer nope"}, timeout=10)
     assert (bad.status_code, bad.json()) == (401, {"detail": "Invalid or revoked token."})
+
+
+PROTECTED = [
+    ("GET", "/account", None),
+    ("GET", "/positions", None),
+    ("GET", "/orders", None),
+    ("GET", "/executions", None),
+    ("POST", "/order/limit", LIMIT),
+    ("POST", "/order/market", {"symbol": "AAPL", "action": "BUY", "quantity": 1}),
+    ("POST", "/order/stop", {"symbol": "AAPL", "action": "SELL", "quantity": 1, "stop_price": 1}),
+    (
+        "POST",
+        "/order/bracket",
+        {
+            "symbol": "AAPL",
+            "action": "BUY",
+            "quantity": 1,
+            "entry_price": 200.0,
+            "stop_loss": 190.0,
+            "take_profit": 210.0,
+        },
+    ),
+    ("POST", "/order/cancel", {"perm_id": 1}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PROTECTED, ids=[p for _, p, _ in PROTECTED])
+def test_every_endpoint_but_health_and_docs_needs_a_token(
+    api: Stack, secured: str, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    before = api.sim.call("counters")["place_messages"]
+
+    response = requests.request(method, f"{secured}{path}", json=body, timeout=10)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api.sim.call("counters")["place_messages"] == before
 
 
 def test_read_token_reads_but_cannot_trade(api: Stack, secured: str) -> None:
@@ -135,6 +174,52 @@ def test_pre_trade_limits(api: Stack, body: dict[str, object], detail: str) -> N
     assert OrderRequestLog.objects.filter(state="refused", body__quantity=body["quantity"]).exists()
 
 
+def test_a_market_order_is_held_to_the_notional_limit_at_the_quoted_price(api: Stack) -> None:
+    """Regression: market orders skipped MAX_ORDER_NOTIONAL (they carry no
+    price). The worker checks them against IB's ask (buy) or bid (sell)."""
+    before = api.sim.call("counters")["place_messages"]
+    body = {"symbol": "AAPL", "action": "BUY", "quantity": 9_000, "order_ref": "mkt-notional"}
+
+    response = api.post("/order/market", body)
+
+    assert response.status_code == 400
+    assert "exceeds the maximum of 1,000,000.00 per order" in response.json()["detail"]
+    assert api.sim.call("counters")["place_messages"] == before
+    row = eventually(
+        lambda: OrderRequestLog.objects.filter(
+            body__order_ref="mkt-notional", state="limit_exceeded"
+        ).first()
+    )
+    assert row.http_status == 400
+
+
+@pytest.mark.parametrize(
+    ("settings", "refused", "allowed"),
+    [
+        ({"SYMBOL_DENYLIST": "TSLA", "SYMBOL_ALLOWLIST": ""}, "TSLA", "AAPL"),
+        ({"SYMBOL_ALLOWLIST": "AAPL,MSFT", "SYMBOL_DENYLIST": ""}, "TSLA", "MSFT"),
+    ],
+    ids=["denylist", "allowlist"],
+)
+def test_symbol_lists_refuse_before_anything_is_sent(
+    api: Stack, settings: dict[str, str], refused: str, allowed: str
+) -> None:
+    name = f"web-{refused.lower()}-{allowed.lower()}"
+    base = api.start_extra_web(name, **settings)
+    before = api.sim.call("counters")["place_messages"]
+    order = {**LIMIT, "limit_price": 100.0}
+    try:
+        denied = requests.post(f"{base}/order/limit", json={**order, "symbol": refused}, timeout=30)
+        passed = requests.post(f"{base}/order/limit", json={**order, "symbol": allowed}, timeout=30)
+    finally:
+        api.stop_process(name)
+
+    assert denied.status_code == 400
+    assert refused in denied.json()["detail"]
+    assert passed.status_code == 200
+    assert api.sim.call("counters")["place_messages"] == before + 1
+
+
 @pytest.fixture(scope="module")
 def live_stack(django_db_setup: object, django_db_blocker: object) -> Iterator[Stack]:
     """The service on a simulator that manages a live (non-DU) account."""
@@ -149,8 +234,13 @@ def live_stack(django_db_setup: object, django_db_blocker: object) -> Iterator[S
 
 def test_live_account_without_live_trading_refuses_every_order(live_stack: Stack) -> None:
     before = live_stack.sim.call("counters")["place_messages"]
+    token = create_token(live_stack, "trade")
 
-    response = live_stack.post("/order/market", {"symbol": "AAPL", "action": "BUY", "quantity": 1})
+    response = live_stack.post(
+        "/order/market",
+        {"symbol": "AAPL", "action": "BUY", "quantity": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
     assert response.status_code == 403
     assert "LIVE_TRADING is off" in response.json()["detail"]
@@ -158,6 +248,63 @@ def test_live_account_without_live_trading_refuses_every_order(live_stack: Stack
     health = eventually(lambda: live_stack.get("/health").json()["gateway"]["mode_mismatch"])
     assert health is True
     assert live_stack.get("/health").status_code == 503
+
+
+def test_a_live_order_needs_live_trading_on_and_a_live_token(
+    django_db_setup: object, django_db_blocker: Any
+) -> None:
+    with django_db_blocker.unblock():
+        url = database_url(connections["default"].settings_dict)
+    stack = Stack(url, sim_args=("--account", "U7654321"), LIVE_TRADING="1").start()
+    order = {**LIMIT, "limit_price": 100.0}
+
+    def place(scope: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {create_token(stack, scope)}"}
+        return stack.post("/order/limit", order, headers=headers)
+
+    try:
+        before = stack.sim.call("counters")["place_messages"]
+        anonymous = stack.post("/order/limit", order)
+        with_trade = place("trade")
+        with_live = place("live")
+        placed = stack.sim.call("counters")["place_messages"] - before
+    finally:
+        stack.stop()
+
+    assert anonymous.status_code == with_trade.status_code == 403
+    assert "only a token with the 'live' scope" in with_trade.json()["detail"]
+    assert with_live.status_code == 200, with_live.text
+    assert placed == 1
+
+
+def test_the_worker_refuses_a_live_order_on_its_own(live_stack: Stack) -> None:
+    """A request that reached the worker past the web's checks (another web
+    process, configured otherwise) is refused there too, with the same 403."""
+    from django.test import override_settings
+
+    from trading import bus
+    from trading.exceptions import outcome_error
+
+    before = live_stack.sim.call("counters")["place_messages"]
+    args: dict[str, object] = {
+        "kind": "limit",
+        "data": {**LIMIT, "limit_price": 100.0},
+        "request_id": None,
+    }
+
+    with override_settings(GATEWAY_QUEUE=live_stack.env["GATEWAY_QUEUE"]):
+        outcome = bus.call("place", args, deadline=time.time() + 5, timeout=7)
+
+    assert (outcome["ok"], outcome["kind"]) == (False, "live_refused")
+    assert outcome_error(outcome).status_code == 403
+    assert live_stack.sim.call("counters")["place_messages"] == before
+
+
+@pytest.mark.parametrize("port", [4001, 7496])
+def test_a_live_port_makes_a_paper_account_live(port: int) -> None:
+    from trading.risk import trading_mode
+
+    assert trading_mode({"port": port, "account": "DU1234567"}) == "live"
 
 
 def test_production_settings_pass_check_deploy() -> None:
@@ -177,3 +324,14 @@ def test_production_settings_pass_check_deploy() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_anonymous_reads_of_a_live_account_are_refused_even_in_the_demo(live_stack: Stack) -> None:
+    token = create_token(live_stack, "read")
+
+    anonymous = live_stack.get("/account")
+    with_token = live_stack.get("/account", headers={"Authorization": f"Bearer {token}"})
+
+    assert anonymous.status_code == 403
+    assert "live account: anonymous access is refused" in anonymous.json()["detail"]
+    assert with_token.status_code == 200

@@ -91,7 +91,8 @@ def test_a_market_fill_is_journaled_with_its_commission_and_order(api: Stack) ->
     row = stored_fill(ref)
     assert row.perm_id == perm_id
     assert (row.symbol, row.side, row.quantity) == ("AAPL", "BUY", Decimal("2"))
-    assert row.price == Decimal(str(api.sim.call("get_price", symbol="AAPL")))
+    # A market buy pays the ask.
+    assert row.price == Decimal(str(api.sim.call("quote", symbol="AAPL")["ask"]))
     assert row.commission == Decimal("1.0")
     assert row.commission_currency == "USD"
     assert row.realized_pnl is None  # the simulator sends IB's "unset" for an opening fill

@@ -1,92 +1,127 @@
-"""The worker's end of the order bus (trading/bus.py) on Redis.
+"""The worker's end of the order bus (trading/bus.py) on Redis, on the gateway
+loop itself: no thread between Redis and IB.
 
-A consumer thread pops requests off the bus list and starts each on the
-gateway loop at once (no thread pool in between, at most ``MAX_IN_FLIGHT`` at
-a time: the rest wait in Redis, where their deadline still drops them unsent).
-When requests finish, the loop takes one snapshot of the working orders for
-all of them, and a replier thread publishes it to the mirror and then, in one
-pipeline, answers every request and removes its order intent: a client
-reading /orders after its answer sees its order."""
+A task pops requests off the bus list (``BRPOP`` on an asyncio Redis
+connection) and starts each at once, at most ``MAX_IN_FLIGHT`` at a time (the
+rest wait in Redis, where their deadline still drops them unsent).  One writer
+task publishes the working orders to the mirror and then, in the same
+pipeline, answers every request finished meanwhile and removes their order
+intents: a client reading /orders after its answer sees its order (and one
+reading /v2/orders/{id} an order that filled at once: the orders that just
+finished go with the working ones, trading.gateway.session).  It makes
+one write at a time, each with the orders as they are when it starts, so the
+mirror never goes back to an older list; the same writer publishes the orders
+when only they changed (other clients' orders, fills, cancels: a burst of
+events once it has settled) and every ``REPUBLISH_EVERY`` seconds (a
+restarted Redis gets them back).
+
+Until the first profile of the order path on PostgreSQL (docs/benchmarks.md)
+a thread popped the requests and another answered them: two thread hand-offs
+and a lock shared with the mirror's publisher thread, about 1.5 ms of every
+order on two busy cores."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import queue
-import threading
-import time
+import pickle
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis
+from django.core.cache import cache
 
-from trading import bus
+from trading import wire
 from trading.gateway.intents import RedisIntents
-from trading.gateway.runtime import GatewayRuntime, Outcome
+from trading.wire import Outcome
 
 log = logging.getLogger("trading.gateway")
 
 MAX_IN_FLIGHT = 32
-POP_TIMEOUT = 1.0  # seconds a pop blocks before the thread looks at `running` again
+POP_TIMEOUT = 1.0  # seconds a pop blocks before the task looks at `running` again
+SETTLE = 0.02  # seconds a burst of order events may take before the orders are published
+REPUBLISH_EVERY = 10.0  # seconds between publishes of unchanged orders
 
 Answer = tuple[dict[str, Any], Outcome]
+Serve = Callable[[str, dict[str, Any], float], Awaitable[Outcome]]
 
 
 class Intake:
-    def __init__(self, runtime: GatewayRuntime) -> None:
-        self.runtime = runtime
-        self.slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+    """``serve`` runs one request (on the loop); ``orders`` gives the mirror's
+    sections of orders to publish now (the working orders' rows, and the
+    orders that just finished when they changed); ``finished`` learns which requests have
+    been answered.  Runs on the gateway loop: ``run()`` is its task."""
+
+    def __init__(
+        self,
+        *,
+        serve: Serve,
+        orders: Callable[[], dict[str, Any]],
+        finished: Callable[[list[int]], None],
+    ) -> None:
+        self.serve = serve
+        self.orders = orders
+        self.finished = finished
         self.running = True
-        self.answers: queue.Queue[tuple[dict[str, Any], list[Answer]] | None] = queue.Queue()
-        self._finished: list[Answer] = []  # on the loop: answered, not yet handed over
-        self._flush_scheduled = False
-        self.consumer = threading.Thread(target=self._consume, name="bus-intake", daemon=True)
-        self.replier = threading.Thread(target=self._reply, name="bus-replier", daemon=True)
+        self._answers: list[Answer] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._wake = asyncio.Event()  # something to write: answers or changed orders
+        self._answer_ready = asyncio.Event()
 
-    def start(self) -> None:
-        self.replier.start()
-        self.consumer.start()
+    @property
+    def busy(self) -> bool:
+        """Requests being served or waiting for their answer to go out (read
+        from other threads: a hint, not a lock)."""
+        return bool(self._tasks or self._answers)
 
-    def stop(self) -> None:
-        self.running = False
-        self.consumer.join(POP_TIMEOUT + 1)
-        self.answers.put(None)
-        self.replier.join(5)
+    def orders_changed(self) -> None:
+        """From the gateway loop: the working orders changed."""
+        self._wake.set()
 
-    # --- taking requests (consumer thread) ---------------------------------
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write_loop())
+        try:
+            await self._consume()
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
 
-    def _consume(self) -> None:
-        key = bus.requests_key()
+    # --- taking requests ---------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        key = wire.requests_key()
         backoff = 0.1
         while self.running:
-            self.slots.acquire()
+            await self._slots.acquire()
             try:
-                item = bus.client().brpop([key], timeout=POP_TIMEOUT)
+                item = await wire.async_client().brpop([key], timeout=POP_TIMEOUT)
             except (redis.RedisError, OSError) as exc:
-                self.slots.release()
-                log.warning("order bus: Redis unreachable (%s); retrying in %.1fs", exc, backoff)
-                time.sleep(backoff)
+                self._slots.release()
+                log.warning("order bus: Redis unreachable (%s); retry in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
             backoff = 0.1
-            if item is None:
-                self.slots.release()
-                continue
-            request = self._parse(item[1])
+            request = self._parse(item[1]) if item is not None else None
             if request is None:
-                self.slots.release()
+                self._slots.release()
                 continue
-            asyncio.run_coroutine_threadsafe(self._serve(request), self.runtime.loop)
+            task = asyncio.create_task(self._serve(request))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     @staticmethod
     def _parse(raw: bytes | str) -> dict[str, Any] | None:
         try:
             request = json.loads(raw)
             valid = (
-                request["op"] in bus.OPERATIONS
+                request["op"] in wire.OPERATIONS
                 and isinstance(request["args"], dict)
                 and isinstance(request["deadline"], int | float)
-                and str(request["reply"]).startswith(bus.reply_prefix())
+                and str(request["reply"]).startswith(wire.reply_prefix())
             )
         except (ValueError, KeyError, TypeError):
             valid = False
@@ -95,89 +130,68 @@ class Intake:
             return None
         return dict(request)
 
-    # --- serving (gateway loop) ------------------------------------------------
-
     async def _serve(self, request: dict[str, Any]) -> None:
         try:
-            outcome = await self.runtime.serve(request["op"], request["args"], request["deadline"])
+            outcome = await self.serve(request["op"], request["args"], request["deadline"])
         except BaseException:  # cancelled at shutdown: the client times out
-            self.slots.release()
+            self._slots.release()
             raise
-        self._finished.append((request, outcome))
-        if not self._flush_scheduled:
-            # Everything that finishes in this turn of the loop shares one
-            # snapshot of the orders and one round trip to Redis.
-            self._flush_scheduled = True
-            self.runtime.loop.call_soon(self._flush)
+        self._answers.append((request, outcome))
+        self._answer_ready.set()
+        self._wake.set()
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        finished, self._finished = self._finished, []
-        self.answers.put((self.runtime.orders_snapshot(), finished))
+    # --- answering -----------------------------------------------------------------------
 
-    # --- answering (replier thread) ----------------------------------------------
-
-    def _reply(self) -> None:
+    async def _write_loop(self) -> None:
         while True:
-            item = self.answers.get()
-            if item is None:
-                return
-            snapshot, answers = item
-            while True:  # whatever else is ready goes out with it, with the newest orders
-                try:
-                    more = self.answers.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self.answers.put(None)
-                    break
-                snapshot, answers = more[0], answers + more[1]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), REPUBLISH_EVERY)
+            if not self._answers:
+                # Only the orders changed: let the burst of events settle
+                # (an answer arriving meanwhile goes out at once).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answer_ready.wait(), SETTLE)
+            self._wake.clear()
+            self._answer_ready.clear()
+            answers, self._answers = self._answers, []
             try:
-                self._answer(snapshot, answers)
+                await self._write(answers)
             finally:
                 for _ in answers:
-                    self.slots.release()
+                    self._slots.release()
 
-    def _answer(self, snapshot: dict[str, Any], answers: list[Answer]) -> None:
+    async def _write(self, answers: list[Answer]) -> None:
         request_ids = [
-            request["args"].get("request_id")
+            request["args"]["request_id"]
             for request, _ in answers
             if request["op"] == "place" and request["args"].get("request_id") is not None
         ]
-        replies = [(request["reply"], json.dumps(outcome)) for request, outcome in answers]
-
-        def answer(pipe: Any) -> None:
-            for key, value in replies:
-                pipe.lpush(key, value)
-                pipe.expire(key, bus.REPLY_TTL)
-            RedisIntents.forget(pipe, request_ids)
-
         for attempt in range(3):
             try:
                 # The working orders first, the answers after, in one round trip.
-                self.runtime.publisher.write(snapshot, also=answer)
+                await self._pipeline(answers, request_ids)
                 break
             except Exception:
                 # The clients time out (504: "check GET /orders"); the intents
                 # stay and are reconciled like a dead worker's.
                 log.warning("order bus: could not answer %d requests", len(answers), exc_info=True)
-                time.sleep(0.1 * (attempt + 1))
-        for request_id in request_ids:
-            self.runtime.in_flight.discard(request_id)
+                await asyncio.sleep(0.1 * (attempt + 1))
+        if request_ids:
+            self.finished(request_ids)
 
-
-_intake: Intake | None = None
-
-
-def start(runtime: GatewayRuntime) -> None:
-    global _intake
-    if _intake is None and bus.uses_redis():
-        _intake = Intake(runtime)
-        _intake.start()
-
-
-def stop() -> None:
-    global _intake
-    if _intake is not None:
-        _intake.stop()
-        _intake = None
+    async def _pipeline(self, answers: list[Answer], request_ids: list[int]) -> None:
+        sections = {wire.MIRROR_PREFIX + name: rows for name, rows in self.orders().items()}
+        pipe = wire.async_client().pipeline(transaction=False)
+        if wire.cache_is_bus_redis():
+            # What Django's RedisCache would write: its key, a pickle (it stores
+            # only ints raw), the TTL; cache.get_many() reads it as usual.
+            for key, rows in sections.items():
+                data = pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
+                pipe.set(wire.mirror_key(key), data, ex=wire.MIRROR_TTL)
+        else:  # another cache: written first, through Django
+            await asyncio.to_thread(cache.set_many, sections, wire.MIRROR_TTL)
+        for request, outcome in answers:
+            pipe.lpush(request["reply"], json.dumps(outcome))
+            pipe.expire(request["reply"], wire.REPLY_TTL)
+        RedisIntents.forget(pipe, request_ids)
+        await pipe.execute()

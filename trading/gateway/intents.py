@@ -20,13 +20,13 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.core.cache import cache
 
-from trading import bus
+from trading import wire
 
 TTL = 7 * 24 * 3600
 
 
 class IntentStore(Protocol):
-    def add(self, request_id: int, client_id: int, order_ids: list[int]) -> None: ...
+    async def add(self, request_id: int, client_id: int, order_ids: list[int]) -> None: ...
     def done(self, request_id: int) -> None: ...
     def pending(self) -> dict[int, dict[str, Any]]: ...
 
@@ -36,21 +36,22 @@ def _intent(client_id: int, order_ids: list[int]) -> dict[str, Any]:
 
 
 class RedisIntents:
-    def add(self, request_id: int, client_id: int, order_ids: list[int]) -> None:
+    async def add(self, request_id: int, client_id: int, order_ids: list[int]) -> None:
+        """From the gateway loop, which does other work while Redis answers."""
         value = json.dumps(_intent(client_id, order_ids))
-        bus.client().hset(bus.intents_key(), str(request_id), value)
+        await wire.async_client().hset(wire.intents_key(), str(request_id), value)
 
     def done(self, request_id: int) -> None:
-        bus.client().hdel(bus.intents_key(), str(request_id))
+        wire.client().hdel(wire.intents_key(), str(request_id))
 
     @staticmethod
     def forget(pipe: Any, request_ids: list[int]) -> None:
         """Queue the removal of these intents on a Redis pipeline."""
         if request_ids:
-            pipe.hdel(bus.intents_key(), *[str(r) for r in request_ids])
+            pipe.hdel(wire.intents_key(), *[str(r) for r in request_ids])
 
     def pending(self) -> dict[int, dict[str, Any]]:
-        stored = bus.client().hgetall(bus.intents_key())
+        stored = wire.client().hgetall(wire.intents_key())
         return {int(k): json.loads(v) for k, v in stored.items()}
 
 
@@ -62,7 +63,7 @@ class CacheIntents:
     def _key(self, request_id: int) -> str:
         return f"order-intent:{settings.IB_CLIENT_ID}:{request_id}"
 
-    def add(self, request_id: int, client_id: int, order_ids: list[int]) -> None:
+    async def add(self, request_id: int, client_id: int, order_ids: list[int]) -> None:
         with self.lock:
             index = set(cache.get(self.index_key) or ())
             index.add(request_id)
@@ -84,6 +85,27 @@ class CacheIntents:
         return {r: values[self._key(r)] for r in index if self._key(r) in values}
 
 
+class InFlight:
+    """Requests this worker is placing right now: their intents are not
+    orphans, whatever a reconnect meanwhile finds (trading.gateway.reconcile)."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+
+    def add(self, request_id: int) -> None:
+        with self._lock:
+            self._ids.add(request_id)
+
+    def discard(self, *request_ids: int | None) -> None:
+        with self._lock:
+            self._ids.difference_update(request_ids)
+
+    def __contains__(self, request_id: object) -> bool:
+        with self._lock:
+            return request_id in self._ids
+
+
 def intent_store() -> IntentStore:
     """Where the order bus runs on Redis, the intents live beside it."""
-    return RedisIntents() if bus.uses_redis() else CacheIntents()
+    return RedisIntents() if wire.uses_redis() else CacheIntents()

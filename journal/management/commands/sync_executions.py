@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-
-from journal import tasks
 
 
 class Command(BaseCommand):
@@ -17,8 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=60.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = tasks.executions_sync.apply_async(
-            kwargs={"trigger": "manual"}, queue=settings.GATEWAY_QUEUE
+        # By name: the task lives with the gateway worker (trading.gateway.tasks),
+        # and the journal imports nothing of trading.
+        result = current_app.send_task(
+            "journal.executions_sync", kwargs={"trigger": "manual"}, queue=settings.GATEWAY_QUEUE
         )
         try:
             outcome = result.get(timeout=options["timeout"])

@@ -1,4 +1,8 @@
-"""Create an API token and print it (once)."""
+"""Create an API token and print it (once): on stdout the token alone (so
+``TOKEN=$(manage.py create_api_token ...)`` keeps working), on stderr how to
+use it, including the two lines Alpaca's clients read for /v2
+(``APCA-API-KEY-ID=...`` and ``APCA-API-SECRET-KEY=...``, each a line of its
+own, ready to paste into an env file)."""
 
 from __future__ import annotations
 
@@ -24,5 +28,8 @@ class Command(BaseCommand):
         self.stdout.write(raw)
         self.stderr.write(
             f"token {token.name!r} ({token.scope}) created; it is not shown again. "
-            f"Use it as: Authorization: Bearer {raw[:12]}…"
+            f"Use it as: Authorization: Bearer {raw[:12]}…\n"
+            "or, for Alpaca's clients on /v2 (alpaca-py: TradingClient(key id, secret key)):"
         )
+        self.stderr.write(f"APCA-API-KEY-ID={token.key_id}")
+        self.stderr.write(f"APCA-API-SECRET-KEY={raw}")

@@ -1,0 +1,66 @@
+"""Alpaca's UUIDs for IB's objects, derived so that none is ever stored.
+
+- An order id carries its permId: a UUID of version 8 (RFC 9562's custom
+  layout) whose first 48 bits mark it as ours and whose other free bits are
+  the permId.  ``perm_id_of`` reads the permId back without a lookup table,
+  for orders of every client (TWS included), placed before or after a
+  restart, stored or not.  The same permId gives the same id on every server.
+- An asset id is ``uuid5`` of the symbol in a namespace of ours: the state
+  mirror and the journal carry no conId (nor exchange) yet, only the symbol.
+  When the mirror carries conIds, asset ids become ``uuid5`` of the conId;
+  the ids will change then (stated in v2api/README.md).
+- The account id is ``uuid5`` of IB's account id (``DU1234567``)."""
+
+from __future__ import annotations
+
+import uuid
+
+ASSET_NAMESPACE = uuid.UUID("37c6ac64-1d4f-48b2-8145-067fb7238b24")
+ACCOUNT_NAMESPACE = uuid.UUID("a87112b7-c701-4b82-b4b4-3837e16cea42")
+
+# Layout of an order id (128 bits, high to low): the mark (48), the version
+# 8 (4), the permId's bits 62 and up (12), the variant 0b10 (2), the
+# permId's low 62 bits (62).  IB's permIds are positive 64-bit integers.
+ORDER_MARK = 0xE24FC7498E41
+MAX_PERM_ID = 2**63 - 1
+_LOW_BITS = 62
+_LOW_MASK = (1 << _LOW_BITS) - 1
+
+
+def order_uuid(perm_id: int) -> uuid.UUID:
+    """The order id of an IB order (its permId)."""
+    if not 0 < perm_id <= MAX_PERM_ID:
+        raise ValueError(f"not a permId: {perm_id!r}")
+    value = (
+        (ORDER_MARK << 80)
+        | (8 << 76)
+        | ((perm_id >> _LOW_BITS) << 64)
+        | (0b10 << 62)
+        | (perm_id & _LOW_MASK)
+    )
+    return uuid.UUID(int=value)
+
+
+def perm_id_of(order_id: uuid.UUID) -> int | None:
+    """The permId an order id carries, or None when it is no order id of ours."""
+    value = order_id.int
+    if value >> 80 != ORDER_MARK or (value >> 76) & 0xF != 8 or (value >> 62) & 0b11 != 0b10:
+        return None
+    perm_id = (((value >> 64) & 0xFFF) << _LOW_BITS) | (value & _LOW_MASK)
+    return perm_id if 0 < perm_id <= MAX_PERM_ID else None
+
+
+def parse_order_id(text: str) -> int | None:
+    """The permId named by an order id in a URL, or None (not a UUID, or not ours)."""
+    try:
+        return perm_id_of(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def asset_uuid(symbol: str) -> uuid.UUID:
+    return uuid.uuid5(ASSET_NAMESPACE, symbol.upper())
+
+
+def account_uuid(account: str) -> uuid.UUID:
+    return uuid.uuid5(ACCOUNT_NAMESPACE, account)

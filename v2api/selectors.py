@@ -1,0 +1,312 @@
+"""/v2's reads: the account, positions and working orders from the state
+mirror (trading.selectors, trading.mirror: 503 while the gateway is away),
+finished orders from the journal's orders table (so order history survives
+gateway restarts and answers while the gateway is down), shaped by the pure
+mappings of v2api.mapping and v2api.portfolio."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from journal.models import Order
+from journal.vocabulary import FINISHED_STATUSES
+from trading import mirror
+from trading import selectors as trading_selectors
+from trading.exceptions import GatewayUnavailable
+from trading.models import TradingControl
+from trading.wire import MIRROR_PREFIX
+from v2api import mapping, portfolio
+from v2api.exceptions import OrderUnknown, PositionNotFound
+from v2api.ids import parse_order_id
+from v2api.models import ClientOrderId
+
+# Alpaca's side -> IB's actions (a short sale is a sell).
+ACTIONS = {"buy": ["BUY"], "sell": ["SELL", "SSHORT"]}
+
+
+def _halted() -> bool:
+    return TradingControl.objects.filter(halted=True).exists()
+
+
+def account_get() -> dict[str, Any]:
+    """The account and its long/short market values, in one read of the mirror."""
+    account, extra = mirror.read_optional("account", MIRROR_PREFIX + "positions")
+    if account is None:
+        raise GatewayUnavailable()
+    positions = extra[MIRROR_PREFIX + "positions"] or []
+    return portfolio.account_out(account, positions, halted=_halted())
+
+
+def account_configuration_get() -> dict[str, Any]:
+    account: dict[str, Any] = mirror.read("account")
+    return portfolio.configuration_out(account, halted=_halted())
+
+
+def positions_list() -> list[dict[str, Any]]:
+    rows = (portfolio.position_out(row) for row in trading_selectors.positions_list())
+    return [row for row in rows if row is not None]
+
+
+def position_get(*, symbol_or_asset_id: str) -> dict[str, Any]:
+    try:
+        key = str(uuid.UUID(symbol_or_asset_id))
+    except ValueError:
+        key = symbol_or_asset_id.upper()
+    for row in positions_list():
+        if key in (row["symbol"], row["asset_id"]):
+            return row
+    raise PositionNotFound()
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+def _stored(perm_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The journal's records of these orders, by permId."""
+    if not perm_ids:
+        return {}
+    rows = Order.objects.filter(perm_id__in=perm_ids).values(*mapping.JOURNAL_FIELDS)
+    return {row["perm_id"]: mapping.record_from_journal(row) for row in rows}
+
+
+# A bracket's or oto's children are placed with their parent, in one go.
+CHILDREN_PLACED_WITHIN = dt.timedelta(minutes=1)
+
+
+def _children(parents: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The journal's records of the children of these (journal) orders: one
+    query on the indexed symbol and placing time (parent_perm_id has no index)."""
+    match = Q(pk__in=[])
+    for parent in parents:
+        if parent.get("placed_at") is None:
+            continue
+        match |= Q(
+            symbol=parent["symbol"],
+            placed_at__range=(
+                parent["placed_at"] - CHILDREN_PLACED_WITHIN,
+                parent["placed_at"] + CHILDREN_PLACED_WITHIN,
+            ),
+            parent_perm_id=parent["perm_id"],
+        )
+    rows = Order.objects.filter(match).values(*mapping.JOURNAL_FIELDS)
+    return {row["perm_id"]: mapping.record_from_journal(row) for row in rows}
+
+
+def working_records(*, client_id: int | None = None) -> list[dict[str, Any]]:
+    """Records of the mirror's working orders (of one IB client id), over what
+    the journal stored of them."""
+    rows = mapping.parents_linked(trading_selectors.orders_list())
+    if client_id is not None:
+        rows = [row for row in rows if row["clientId"] == client_id]
+    stored = _stored([row["permId"] for row in rows])
+    return [mapping.record_from_mirror(row, stored.get(row["permId"])) for row in rows]
+
+
+def _journal_page(
+    *, closed_only: bool, limit: int, filters: dict[str, Any], newest_first: bool
+) -> list[dict[str, Any]]:
+    rows = Order.objects.all()
+    if closed_only:
+        rows = rows.filter(status__in=FINISHED_STATUSES)
+    if filters.get("after"):
+        rows = rows.filter(placed_at__gt=filters["after"])
+    if filters.get("until"):
+        rows = rows.filter(placed_at__lt=filters["until"])
+    if filters.get("symbols"):
+        rows = rows.filter(symbol__in=filters["symbols"])
+    if filters.get("side"):
+        rows = rows.filter(action__in=ACTIONS[filters["side"]])
+    order = ("-placed_at", "-perm_id") if newest_first else ("placed_at", "perm_id")
+    page = rows.order_by(*order).values(*mapping.JOURNAL_FIELDS)[:limit]
+    return [mapping.record_from_journal(row) for row in page]
+
+
+def _matches(record: dict[str, Any], filters: dict[str, Any], now: dt.datetime) -> bool:
+    placed = record["placed_at"] or now
+    if filters.get("after") and not placed > filters["after"]:
+        return False
+    if filters.get("until") and not placed < filters["until"]:
+        return False
+    if filters.get("symbols") and record["symbol"] not in filters["symbols"]:
+        return False
+    side = filters.get("side")
+    return not side or record["action"].upper() in ACTIONS[side]
+
+
+def orders_list(
+    *,
+    status: str = "open",
+    limit: int = 50,
+    direction: str = "desc",
+    after: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    symbols: list[str] | None = None,
+    side: str | None = None,
+    nested: bool = False,
+) -> list[dict[str, Any]]:
+    """Alpaca's GET /v2/orders: open orders are the mirror's working orders
+    (503 while the gateway is away), closed ones the journal's finished
+    orders (answered without the gateway), all both, the mirror's word first."""
+    now = timezone.now()
+    filters = {"after": after, "until": until, "symbols": symbols, "side": side}
+    newest_first = direction == "desc"
+    records: list[dict[str, Any]] = []
+    if status in ("open", "all"):
+        records = [r for r in working_records() if _matches(r, filters, now)]
+    if status in ("closed", "all"):
+        live = {r["perm_id"] for r in records}
+        page = _journal_page(
+            closed_only=status == "closed", limit=limit, filters=filters, newest_first=newest_first
+        )
+        # The orders that just finished, which the journal may not have stored
+        # as finished yet: their final state over the journal's.
+        finished = {
+            r["perm_id"]: r
+            for r in (mapping.record_from_finished(data, None) for data in mirror.finished_orders())
+            if r["perm_id"] not in live and _matches(r, filters, now)
+        }
+        records += [finished.pop(r["perm_id"], r) for r in page if r["perm_id"] not in live]
+        records += finished.values()
+    records.sort(key=lambda r: (r["placed_at"] or now, r["perm_id"]), reverse=newest_first)
+    return mapping.orders_out(records[:limit], now=now, nested=nested)
+
+
+def order_get(*, order_id: str, nested: bool = False) -> dict[str, Any]:
+    """One order by its id (404 for an id that names no order of IB's)."""
+    perm_id = parse_order_id(order_id)
+    if perm_id is None:
+        raise OrderUnknown()
+    return _order(perm_id, nested=nested)
+
+
+def _records(perm_ids: list[int], *, children: bool = True) -> dict[int, dict[str, Any]]:
+    """Records of these orders and of the orders linked to them (their
+    parent's children, their OCA group): the mirror's working order (when the
+    gateway is there), or the one that just finished, else the journal's; one
+    read of the mirror and one query (two for an order that finished and whose
+    parent the mirror no longer has)."""
+    live, extra = mirror.read_optional("orders", mirror.FINISHED_ORDERS)
+    just_finished = {d["perm_id"]: d for d in extra[mirror.FINISHED_ORDERS] or []}
+    rows = _parents_found(mapping.parents_linked(live or []), just_finished.values(), set(perm_ids))
+    wanted = set(perm_ids)
+    for row in rows:
+        if row.get("permId") in wanted and row.get("parentPermId"):
+            wanted.add(row["parentPermId"])
+    groups = {r.get("ocaGroup") for r in rows if r.get("permId") in wanted} - {None, ""}
+    for row in rows:
+        if row.get("parentPermId") in wanted or (groups and row.get("ocaGroup") in groups):
+            wanted.add(row["permId"])
+    stored = _stored(sorted(wanted))
+    parents = {r["parent_perm_id"] for r in stored.values() if r["parent_perm_id"]}
+    if parents - wanted:
+        stored.update(_stored(sorted(parents - wanted)))
+    working = {row.get("permId") for row in rows}
+    if children:  # finished orders may have finished children (not on the order path)
+        finished = [r for r in stored.values() if r["perm_id"] not in working]
+        found = _children([r for r in finished if not r["parent_perm_id"]])
+        stored.update({perm_id: r for perm_id, r in found.items() if perm_id not in stored})
+    records = dict(stored)
+    for perm_id, data in just_finished.items():  # the journal may not have stored its end yet
+        if perm_id in records or perm_id in wanted:
+            records[perm_id] = mapping.record_from_finished(data, stored.get(perm_id))
+    for row in rows:
+        if row.get("permId") in wanted or row.get("permId") in records:
+            records[row["permId"]] = mapping.record_from_mirror(row, stored.get(row["permId"]))
+    return records
+
+
+def _parents_found(
+    rows: list[dict[str, Any]], finished: Iterable[dict[str, Any]], perm_ids: set[int]
+) -> list[dict[str, Any]]:
+    """Working children (of ``perm_ids``) whose parent is no longer working
+    (filled): its permId from the orders that just finished, else from the
+    journal (a query only then)."""
+    missing = {
+        (r["clientId"], r["parentId"], r["symbol"])
+        for r in rows
+        if r.get("permId") in perm_ids and r.get("parentId") and not r["parentPermId"]
+    }
+    if not missing:
+        return rows
+    parents = {(d["client_id"], d["order_id"], d["symbol"]): d["perm_id"] for d in finished}
+    if missing - set(parents):
+        match = Q(pk__in=[])
+        for client_id, order_id, symbol in missing - set(parents):
+            # symbol first: the indexed column (client and order ids are not)
+            match |= Q(symbol=symbol, client_id=client_id, order_id=order_id)
+        for client_id, order_id, symbol, perm_id in (
+            Order.objects.filter(match)
+            .order_by("placed_at")
+            .values_list("client_id", "order_id", "symbol", "perm_id")
+        ):
+            parents[(client_id, order_id, symbol)] = perm_id  # the newest (order ids restart)
+    return [
+        {**r, "parentPermId": parents.get((r["clientId"], r["parentId"], r["symbol"]))}
+        if (r.get("clientId"), r.get("parentId"), r.get("symbol")) in missing
+        else r
+        for r in rows
+    ]
+
+
+def _order(perm_id: int, *, nested: bool = True) -> dict[str, Any]:
+    """One order by permId, its class and (``nested``) its legs."""
+    records = _records([perm_id])
+    if perm_id not in records:
+        raise OrderUnknown()
+    return _with_legs(perm_id, records, nested=nested)
+
+
+def _with_legs(perm_id: int, records: dict[int, dict[str, Any]], *, nested: bool) -> dict[str, Any]:
+    now = timezone.now()
+    order_class, legs = mapping.order_classes(list(records.values())).get(perm_id, ("simple", []))
+    leg_objects = None
+    if nested and legs:
+        leg_objects = [
+            mapping.order_out(records[leg], now=now, order_class=order_class) for leg in legs
+        ]
+    return mapping.order_out(records[perm_id], now=now, order_class=order_class, legs=leg_objects)
+
+
+def order_get_by_client_order_id(*, client_order_id: str) -> dict[str, Any]:
+    """The order with this client_order_id: one placed through /v2 (whose id
+    is reserved, v2api.models), else the newest with that orderRef."""
+    reserved = (
+        ClientOrderId.objects.filter(client_order_id=client_order_id)
+        .values_list("perm_id", flat=True)
+        .first()
+    )
+    if reserved:
+        return _order(reserved)
+    live, _ = mirror.read_optional("orders")
+    row = next((r for r in live or [] if r.get("orderRef") == client_order_id), None)
+    if row is not None:
+        return _order(row["permId"])
+    perm_id = (
+        Order.objects.filter(order_ref=client_order_id)
+        .order_by("-placed_at")
+        .values_list("perm_id", flat=True)
+        .first()
+    )
+    if perm_id is None:
+        raise OrderUnknown()
+    return _order(perm_id)
+
+
+def order_placed(*, perm_ids: list[int], requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The order just placed (its first order, with its legs nested), as the
+    mirror or the journal has it; an order neither has yet (a market order
+    filled at once is in neither for a few milliseconds) as requested and
+    acknowledged by IB (status accepted)."""
+    records = _records(perm_ids, children=False)  # every leg's permId is known
+    for perm_id, request in zip(perm_ids, requests, strict=True):
+        record = records.setdefault(perm_id, request)
+        # IB reports a held leg's links late: the request knows them.
+        for link in ("parent_perm_id", "oca_group"):
+            record[link] = record.get(link) or request.get(link)
+    return _with_legs(perm_ids[0], records, nested=True)

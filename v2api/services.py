@@ -1,0 +1,126 @@
+"""/v2's writes, each through trading.services: scopes (the views' permission),
+the live guard, the pre-trade limits, the kill switch, the audit trail and
+the deadlines apply exactly as on the root endpoints, because it is the same
+path.  What /v2 adds: Alpaca's client_order_id, unique and carried to IB as
+the orderRef, and cancelling every order of ours at once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from trading import services
+from trading.error_handler import alpaca_error
+from trading.exceptions import DomainError, GatewayTimeout, WorkerError
+from trading.idempotency import Claim
+from trading.services import Actor
+from v2api import ib_orders, mapping, selectors
+from v2api.exceptions import DuplicateClientOrderId, OrderUnknown
+from v2api.ids import order_uuid, parse_order_id
+from v2api.models import ClientOrderId
+
+__all__ = ["Actor", "order_cancel", "order_submit", "orders_cancel_all"]
+
+# Errors after which an order may stand at IB (sent, then cancelled for want
+# of an answer; or unknown): its client_order_id stays taken.  After any
+# other error nothing stands at IB, and the id is free for a corrected retry.
+MAY_HAVE_REACHED_IB = (GatewayTimeout, WorkerError)
+
+
+def _reserve(client_order_id: str, claim: Claim | None) -> ClientOrderId:
+    """Take the id in its own committed transaction, before anything is sent:
+    a concurrent request with the same id collides here, in the database.
+    The Idempotency-Key is claimed first, so that a retry with the key
+    replays the first answer instead of colliding with its own id."""
+    if claim is not None:
+        with transaction.atomic():
+            claim.make()  # KeyTaken: trading.idempotency replays the first answer
+    try:
+        with transaction.atomic():
+            return ClientOrderId.objects.create(client_order_id=client_order_id)
+    except IntegrityError:
+        raise DuplicateClientOrderId() from None
+
+
+def order_submit(
+    *, order: dict[str, Any], actor: Actor, claim: Claim | None = None
+) -> dict[str, Any]:
+    """Place a validated Alpaca order (v2api.serializers.AlpacaOrder, in IB's
+    terms by v2api.ib_orders); returns Alpaca's order object (a bracket, oto
+    or oco with its legs)."""
+    client_order_id = order.get("client_order_id") or str(uuid.uuid4())
+    reservation = _reserve(client_order_id, claim)
+    kind, data = ib_orders.order_request(order, order_ref=client_order_id)
+    try:
+        perm_ids = services.order_place(kind=kind, data=data, actor=actor)
+    except DomainError as exc:
+        if not isinstance(exc, MAY_HAVE_REACHED_IB):
+            reservation.delete()
+        raise
+    ClientOrderId.objects.filter(pk=reservation.pk).update(perm_id=perm_ids[0])
+    requested = ib_orders.requested_records(kind, data, perm_ids, placed_at=reservation.created_at)
+    return selectors.order_placed(perm_ids=perm_ids, requests=requested)
+
+
+def order_cancel(*, order_id: str, actor: Actor) -> None:
+    perm_id = parse_order_id(order_id)
+    if perm_id is None:
+        raise OrderUnknown()
+    services.order_cancel(perm_id=perm_id, actor=actor)
+
+
+def orders_cancel_all(*, actor: Actor, scope: str = "ours") -> list[dict[str, Any]]:
+    """Cancel every working order of ours (placed by this service's IB client
+    id), one by one; Alpaca's multi-status answer: the id, the status and the
+    canceled order or the error, per order.  Orders of other clients stay.
+    ``scope`` all: IB's global cancel of every client's orders at once
+    (trading.services.orders_cancel_global: a 'live' token's, see there)."""
+    if scope == "all":
+        return _cancel_global(actor)
+    results = []
+    for record in selectors.working_records(client_id=settings.IB_CLIENT_ID):
+        order_id = str(order_uuid(record["perm_id"]))
+        try:
+            services.order_cancel(perm_id=record["perm_id"], actor=actor)
+        except DomainError as exc:
+            status, body = alpaca_error(exc)
+            results.append({"id": order_id, "status": status, "body": body})
+            continue
+        now = timezone.now()
+        canceled = {**record, "status": "Cancelled", "finished_at": now, "updated_at": now}
+        results.append(
+            {"id": order_id, "status": 200, "body": mapping.order_out(canceled, now=now)}
+        )
+    return results
+
+
+def _cancel_global(actor: Actor) -> list[dict[str, Any]]:
+    records = selectors.working_records()
+    services.orders_cancel_global(actor=actor)
+    now = timezone.now()
+    return [
+        {
+            "id": str(order_uuid(record["perm_id"])),
+            "status": 200,
+            "body": mapping.order_out(
+                {**record, "status": "Cancelled", "finished_at": now, "updated_at": now}, now=now
+            ),
+        }
+        for record in records
+    ]
+
+
+def order_preview(*, order: dict[str, Any]) -> dict[str, Any]:
+    """IB's what-if of a validated Alpaca order (its first order, for one with
+    legs): commission, margins and equity with loan; places nothing."""
+    kind, data = ib_orders.order_request(order, order_ref=order.get("client_order_id") or "")
+    preview = services.order_preview(kind=kind, data=data)
+    text = ("commission_currency", "warning_text")
+    return {
+        name: value if name in text else mapping.decimal_text(value)
+        for name, value in preview.items()
+    }

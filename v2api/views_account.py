@@ -1,0 +1,142 @@
+"""/v2's account activities and P&L, and closing positions: thin views, as
+v2api.views (the GET of positions is its; DELETE is added here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from v2api import activities, pnl, positions, views
+from v2api import serializers_account as forms
+from v2api.activities import FILL
+from v2api.schema import TAG, errors
+from v2api.serializers import AlpacaOrderOut
+from v2api.views import SYMBOL_OR_ASSET_ID, V2View, _actor
+
+ACTIVITY_TYPE = OpenApiParameter(
+    "activity_type",
+    str,
+    OpenApiParameter.PATH,
+    enum=[FILL],
+    description="FILL (Alpaca's other activity types are not available from IB: 422)",
+)
+FILL_EXAMPLE = OpenApiExample(
+    "A partial fill",
+    [
+        {
+            "id": "20260105153406977::5a17e9c3-b2d4-8000-8000-000000000007",
+            "account_id": "5d8e5fbb-9a7e-5c3b-a1d4-23a1c5b0c2a7",
+            "activity_type": "FILL",
+            "transaction_time": "2026-01-05T15:34:06.977000Z",
+            "type": "partial_fill",
+            "price": "117.61",
+            "qty": "100",
+            "side": "buy",
+            "symbol": "XOM",
+            "leaves_qty": "150",
+            "cum_qty": "100",
+            "order_id": "e24fc749-8e41-8000-8000-0000075bcd15",
+            "order_status": "partially_filled",
+        }
+    ],
+    response_only=True,
+)
+
+
+def _query(form_class: type[forms.QuerySerializer], request: Request) -> dict[str, Any]:
+    form = form_class(data=request.query_params)
+    form.is_valid(raise_exception=True)
+    return dict(form.validated_data)
+
+
+class ActivitiesView(V2View):
+    @extend_schema(
+        tags=[TAG],
+        summary="Account activities: the fills (FILL) from the journal, paged",
+        operation_id="v2_account_activities",
+        parameters=[forms.AlpacaAllActivitiesQuery],
+        examples=[FILL_EXAMPLE],
+        responses={200: forms.AlpacaFillActivityOut(many=True), **errors(422, 503)},
+    )
+    def get(self, request: Request) -> Response:
+        rows = activities.activities_list(**_query(forms.AlpacaAllActivitiesQuery, request))
+        return Response(forms.AlpacaFillActivityOut(rows, many=True).data)
+
+
+class ActivitiesByTypeView(V2View):
+    @extend_schema(
+        tags=[TAG],
+        summary="Account activities of one type: FILL (the fills from the journal), paged",
+        operation_id="v2_account_activities_by_type",
+        parameters=[ACTIVITY_TYPE, forms.AlpacaActivitiesQuery],
+        examples=[FILL_EXAMPLE],
+        responses={200: forms.AlpacaFillActivityOut(many=True), **errors(422, 503)},
+    )
+    def get(self, request: Request, activity_type: str) -> Response:
+        query = _query(forms.AlpacaActivitiesQuery, request)
+        rows = activities.activities_list(activity_types=[activity_type], **query)
+        return Response(forms.AlpacaFillActivityOut(rows, many=True).data)
+
+
+class PnlView(V2View):
+    @extend_schema(
+        tags=[TAG],
+        summary="The account's P&L (IB's reqPnL): daily, unrealized, realized",
+        examples=[
+            OpenApiExample(
+                "P&L",
+                {
+                    "account_number": "DU1234567",
+                    "daily_pl": "-12.5",
+                    "unrealized_pl": "340.2",
+                    "realized_pl": "0",
+                },
+                response_only=True,
+            )
+        ],
+        responses={200: forms.AlpacaPnlOut, **errors(503)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(forms.AlpacaPnlOut(pnl.pnl_get()).data)
+
+
+class PositionsCloseView(views.PositionsView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Close every position, one market order each (207: a status per symbol)",
+        operation_id="v2_positions_close_all",
+        parameters=[forms.AlpacaCloseAllQuery],
+        responses={
+            207: OpenApiResponse(
+                forms.AlpacaClosePositionResultOut(many=True),
+                description="Each symbol: 200 and the closing order, or the refusal",
+            ),
+            **errors(503),
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        query = _query(forms.AlpacaCloseAllQuery, request)
+        results = positions.positions_close_all(actor=_actor(request), **query)
+        return Response(forms.AlpacaClosePositionResultOut(results, many=True).data, status=207)
+
+
+class PositionCloseView(views.PositionView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Close a position (all, qty shares or a percentage): a market order",
+        operation_id="v2_position_close",
+        parameters=[SYMBOL_OR_ASSET_ID, forms.AlpacaClosePositionQuery],
+        responses={
+            200: AlpacaOrderOut,
+            **errors(403, 404, 422, 500, 503, 504),
+        },
+    )
+    def delete(self, request: Request, symbol_or_asset_id: str) -> Response:
+        query = _query(forms.AlpacaClosePositionQuery, request)
+        order = positions.position_close(
+            symbol_or_asset_id=symbol_or_asset_id, actor=_actor(request), **query
+        )
+        return Response(AlpacaOrderOut(order).data)

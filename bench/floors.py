@@ -20,6 +20,8 @@ from typing import Any
 
 from ib_async import IB, Contract, LimitOrder, Stock, Trade
 
+from trading.gateway import codes
+
 # Far below the simulated AAPL price (236.42, bounded to +-2%): every
 # benchmark order rests until the simulator's `reset` cancels it.
 RESTING_BUY_LIMIT = 100.00
@@ -28,8 +30,6 @@ ANCHOR_CLIENT_IDS = itertools.count(5000)
 # As long as the stack's workers wait for an acknowledgement (tests.stack sets
 # ORDER_ACK_TIMEOUT=5): an order the simulator dropped counts as an error.
 ACK_TIMEOUT = 5.0
-# IB codes that only inform (farm connections OK and the like).
-INFORMATIONAL = {2104, 2106, 2107, 2108, 2158, 2119}
 
 
 async def acknowledged(ib: IB, trade: Trade, timeout: float = ACK_TIMEOUT) -> int:
@@ -47,7 +47,8 @@ async def acknowledged(ib: IB, trade: Trade, timeout: float = ACK_TIMEOUT) -> in
             done.set_result(int(trade.order.permId))
 
     def on_error(req_id: int, code: int, message: str, contract: Any = None) -> None:
-        if req_id == trade.order.orderId and code not in INFORMATIONAL and not done.done():
+        rejected = codes.meaning(code) is codes.Meaning.REJECTION  # the worker's own tables
+        if req_id == trade.order.orderId and rejected and not done.done():
             done.set_exception(RuntimeError(f"IB error {code}: {message}"))
 
     ib.openOrderEvent += on_order

@@ -1,4 +1,5 @@
-"""The bench's own Django side: fill the journal with executions, run a sync,
+"""The bench's own Django side: fill the journal with executions (and the
+orders they filled: /v2's closed orders read the journal's orders), run a sync,
 watch the journal catch up with the worker, and clean up afterwards.
 
 Everything here is synchronous ORM code; the bench runs it on one thread of
@@ -24,6 +25,7 @@ BATCH = 10_000
 # (new ids, older times) are made by the database itself (see fill()).
 BULK_CREATE_MAX = 100_000
 SEED_SOURCE = "bench-seed"
+SEED_PERM_ID = 1_000_000_000  # the seeded fills' (and orders') permIds start here
 COPY_SOURCE = "bench-copy"
 ACCOUNT = "DU1234567"
 # A fixed "now" keeps every run's rows alike: newest fill at this time, older
@@ -113,7 +115,7 @@ def _seed_row(i: int, token: str, symbols: list[str]) -> Any:
         exec_id=f"{i:08x}.{token}00.01.01",
         exec_stem=f"{i:08x}.{token}00.01",
         revision=1,
-        perm_id=1_000_000_000 + i,
+        perm_id=SEED_PERM_ID + i,
         order_id=1 + i,
         client_id=(0, 1, 7)[i % 3],
         order_ref=("", "strategy-a", "strategy-b", "hedge")[i % 4],
@@ -136,8 +138,41 @@ def _seed_row(i: int, token: str, symbols: list[str]) -> Any:
     )
 
 
+def _seed_order(i: int, execution: Any) -> Any:
+    """The order the i-th generated fill filled (one in ten cancelled after a
+    partial fill): what /v2's closed orders page through."""
+    from journal.models import Order
+
+    order_type = ("LMT", "MKT", "STP")[i % 3]
+    finished = execution.executed_at
+    placed = finished - dt.timedelta(seconds=1 + i % 30)
+    status = "Cancelled" if i % 10 == 0 else "Filled"
+    quantity = execution.quantity * 2 if status == "Cancelled" else execution.quantity
+    return Order(
+        perm_id=execution.perm_id,
+        order_id=execution.order_id,
+        client_id=execution.client_id,
+        order_ref=execution.order_ref,
+        account=ACCOUNT,
+        symbol=execution.symbol,
+        action=execution.side,
+        order_type=order_type,
+        quantity=quantity,
+        limit_price=execution.price if order_type == "LMT" else None,
+        stop_price=execution.price if order_type == "STP" else None,
+        tif="DAY",
+        status=status,
+        status_history=[[placed.isoformat(), "Submitted"], [finished.isoformat(), status]],
+        filled=execution.quantity,
+        avg_fill_price=execution.price,
+        placed_at=placed,
+        finished_at=finished,
+    )
+
+
 class Filler:
-    """Grows the journal to a given number of stored executions.
+    """Grows the journal to a given number of stored executions, each with the
+    order it filled.
 
     Up to ``BULK_CREATE_MAX`` rows: ``bulk_create`` in batches of 10k (about
     7k rows/s here: Django prepares every value in Python).  Beyond that, an
@@ -155,11 +190,12 @@ class Filler:
         self.bulk_s = 0.0
         self.copy_rows = 0
         self.copy_s = 0.0
+        self.orders_added = 0  # journal orders this filler stored
 
     def fill(self, target: int, deadline: float) -> dict[str, Any]:
         from django.db import transaction
 
-        from journal.models import Execution
+        from journal.models import Execution, Order
         from journal.selectors import journal_changed
 
         symbols = _symbols()
@@ -175,8 +211,11 @@ class Filler:
                     break
                 t0 = time.perf_counter()
                 rows = [_seed_row(self.seeded + j, self.token, symbols) for j in range(n)]
+                orders = [_seed_order(self.seeded + j, row) for j, row in enumerate(rows)]
                 with transaction.atomic():
                     Execution.objects.bulk_create(rows, batch_size=BATCH)
+                    Order.objects.bulk_create(orders, batch_size=BATCH)
+                self.orders_added += n
                 self.bulk_s += time.perf_counter() - t0
                 self.bulk_rows += n
                 self.seeded += n
@@ -191,6 +230,8 @@ class Filler:
             self.copies += 1
             with transaction.atomic():
                 self._copy(self.copies, n)
+                self._copy_orders(self.copies, n)
+            self.orders_added += n
             self.copy_s += time.perf_counter() - t0
             self.copy_rows += n
             current += n
@@ -207,6 +248,7 @@ class Filler:
             "bulk_create_rows_per_s": round(self.bulk_rows / self.bulk_s) if self.bulk_s else None,
             "sql_copy_rows": self.copy_rows,
             "sql_copy_rows_per_s": round(self.copy_rows / self.copy_s) if self.copy_s else None,
+            "orders_stored": Order.objects.count(),
         }
 
     def _settle(self) -> None:
@@ -214,13 +256,13 @@ class Filler:
         (statistics, visibility map), now rather than during the measurement."""
         from django.db import connection
 
-        from journal.models import Execution
+        from journal.models import Execution, Order
 
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"VACUUM ANALYZE {connection.ops.quote_name(Execution._meta.db_table)}"
-                )
+                for model in (Execution, Order):
+                    table = connection.ops.quote_name(model._meta.db_table)
+                    cursor.execute(f"VACUUM ANALYZE {table}")
 
     def _copy(self, k: int, limit: int) -> None:
         from django.db import connection
@@ -253,6 +295,36 @@ class Filler:
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [SEED_SOURCE])
+
+    def _copy_orders(self, k: int, limit: int) -> None:
+        """The orders of the k-th copy of the seeded fills (same permId shift,
+        same time shift; the status history keeps the seed's times)."""
+        from django.db import connection
+
+        from journal.models import Order
+
+        table = Order._meta.db_table
+        columns = [str(f.column) for f in Order._meta.concrete_fields if f.column != "id"]
+        qn = connection.ops.quote_name
+        shift_s = k * (self.seeded + 1) * SPACING_S + k * 86_400
+        select = []
+        for column in columns:
+            if column in ("perm_id", "order_id"):
+                select.append(f"{qn(column)} + {k * 10_000_000}")
+            elif column in ("placed_at", "finished_at") and connection.vendor == "sqlite":
+                select.append(f"DATETIME({qn(column)}, '-{shift_s} seconds')")
+            elif column in ("placed_at", "finished_at"):
+                select.append(f"{qn(column)} - INTERVAL '{shift_s} seconds'")
+            else:
+                select.append(qn(column))
+        seeds = f"{qn('perm_id')} >= %s AND {qn('perm_id')} < %s"
+        sql = (
+            f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
+            f"SELECT {', '.join(select)} FROM {qn(table)} "
+            f"WHERE {seeds} ORDER BY {qn('perm_id')} LIMIT {int(limit)}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [SEED_PERM_ID, SEED_PERM_ID + self.seeded])
 
 
 # --- the sync -------------------------------------------------------------------
@@ -314,32 +386,11 @@ def sync_executions(count: int, token: str) -> dict[str, Any]:
 def journal_orders() -> tuple[int, int]:
     """(orders stored, orders stored that are not finished)."""
     from journal.models import Order
-    from journal.services import FINISHED
+    from journal.vocabulary import FINISHED_STATUSES
 
     total = Order.objects.count()
-    open_ = Order.objects.exclude(status__in=FINISHED).count()
+    open_ = Order.objects.exclude(status__in=FINISHED_STATUSES).count()
     return total, open_
-
-
-# --- cleanup ------------------------------------------------------------------------
-
-
-def cleanup(token: str, sync_run_ids: list[int]) -> dict[str, int]:
-    """Remove the synthetic rows this run stored in a database that outlives it
-    (PostgreSQL): the generated and synced executions and the bench's sync
-    runs.  Orders it placed on the simulator, their journal records and the
-    audit trail of its requests stay: they happened."""
-    from journal.models import Execution, SyncRun
-
-    removed = {}
-    removed["executions"] = Execution.objects.filter(
-        source__in=(SEED_SOURCE, COPY_SOURCE), exec_id__contains=f".{token}"
-    ).delete()[0]
-    removed["synced_executions"] = Execution.objects.filter(
-        exec_id__contains=f".{token}ff."
-    ).delete()[0]
-    removed["sync_runs"] = SyncRun.objects.filter(pk__in=sync_run_ids).delete()[0]
-    return removed
 
 
 # --- diagnostics ----------------------------------------------------------------------

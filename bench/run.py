@@ -1,21 +1,26 @@
-"""`make bench`: the production-like stack on the simulator, measured.
+"""`make bench`: the production-like stack on the simulator, measured, on
+SQLite and on PostgreSQL.
 
-One run starts the simulator, the gateway worker (a real Celery worker on the
-real Redis) and gunicorn with ``tests.stack.Stack``, migrates a database of its
-own (a fresh SQLite file under var/bench/, or the PostgreSQL at DATABASE_URL),
-and measures:
+``python -m bench`` measures each database in a process of its own, one after
+the other (``--database`` runs one alone).  Each starts the simulator, the
+gateway worker (a real Celery worker on the real Redis) and gunicorn with
+``tests.stack.Stack`` on a fresh database of its own (bench.databases: a
+SQLite file under var/bench/, a PostgreSQL database created for the run and
+dropped after it), and measures:
 
-1. the order round trip (POST /order/limit until the permId) with 1 and 8
-   clients, beside floor A (ib_async placing directly), floor B (the no-op
-   DRF endpoint) and the anchor (a connection per order), without and with a
-   30 ms reply delay in the simulator (a 30 ms round trip to IB);
+1. the order round trip (POST /order/limit until the permId; POST /v2/orders
+   at 1 client too) with 1 and 8 clients, beside floor A (ib_async placing
+   directly), floor B (the no-op DRF endpoint) and the anchor (a connection
+   per order), without and with a 30 ms reply delay in the simulator (a 30 ms round trip to IB);
 2. sustained order throughput at concurrency 8, and the simulator's pacing errors;
 3. reads (GET /account, /positions, /orders, /executions) at concurrency 1 and 16;
-4. the journal: GET /executions?symbol=AAPL&limit=100 with 10^3, 10^5 and
-   10^6 stored executions, and a sync of 10^4 new executions.
+4. the journal: GET /executions?symbol=AAPL&limit=100 and GET
+   /v2/orders?status=closed&limit=500 with 10^3, 10^5 and 10^6 stored
+   executions and orders, and a sync of 10^4 new executions.
 
-Results go to bench/results/latest.json (with a ``targets`` list), the chart
-to docs/benchmarks.png and the figures into docs/benchmarks.md.
+Results go to bench/results/latest.json (each database's figures under
+``databases``, and one ``targets`` list naming the database of each), the
+chart to docs/benchmarks.png and the figures into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -38,12 +43,12 @@ from typing import Any
 import httpx
 import redis
 
-from bench import journal_load, report
+from bench import databases, journal_load, report
+from bench.databases import DATABASES, VAR_BENCH
 from bench.driver import Sample, measure
 from bench.floors import RESTING_BUY_LIMIT, DirectClient, anchor_place
 from tests.stack import LOGS, ROOT, Stack
 
-VAR_BENCH = ROOT / "var" / "bench"
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.json"
 SMOKE_OUTPUT = VAR_BENCH / "smoke.json"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -60,7 +65,18 @@ READ_PATHS = {
     "orders": "/orders",
     "executions": "/executions",
 }
-JOURNAL_PROBE = "/executions?symbol=AAPL&limit=100"
+# (httpx replaces a URL's query with ``params``: each probe's query is whole here.)
+JOURNAL_PROBE = ("/executions", {"symbol": "AAPL", "limit": "100"})
+# /v2's closed orders: a page of 500 from the journal's orders.
+CLOSED_ORDERS_PROBE = ("/v2/orders", {"status": "closed", "limit": "500"})
+V2_ORDER_BODY = {
+    "symbol": "AAPL",
+    "qty": "1",
+    "side": "buy",
+    "type": "limit",
+    "time_in_force": "day",
+    "limit_price": str(RESTING_BUY_LIMIT),
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,7 @@ class Plan:
     # under IB's 50 messages/s) and measure the throttle's waits instead.
     c1_orders_per_s: float
     warmup: int
+    order_rounds: int  # slices the 1-client order, floor A and floor B alternate in
     delay_ms: float
     sustained_s: float
     sustained_concurrency: int
@@ -102,6 +119,7 @@ FULL = Plan(
     anchor_c8=16,
     c1_orders_per_s=25.0,
     warmup=5,
+    order_rounds=4,
     delay_ms=30.0,
     sustained_s=30.0,
     sustained_concurrency=8,
@@ -124,6 +142,7 @@ SMOKE = Plan(
     anchor_c8=8,
     c1_orders_per_s=25.0,
     warmup=2,
+    order_rounds=1,
     delay_ms=30.0,
     sustained_s=2.0,
     sustained_concurrency=8,
@@ -202,16 +221,6 @@ def code_version() -> dict[str, Any]:
     return {"commit": commit, "modified": modified}
 
 
-def choose_database(token: str) -> tuple[str, Path | None]:
-    """The PostgreSQL at DATABASE_URL, else a fresh SQLite file of this run."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        return url, None
-    VAR_BENCH.mkdir(parents=True, exist_ok=True)
-    path = VAR_BENCH / f"bench-{token}.sqlite3"
-    return f"sqlite:///{path}", path
-
-
 def redact(url: str) -> str:
     """A URL without its password."""
     if "@" not in url or "://" not in url:
@@ -239,7 +248,7 @@ class Bench:
         self.notes: list[str] = []
         self.journal_base = (0, 0)
         self.filler = journal_load.Filler(self.token)
-        self.sync_run_ids: list[int] = []
+        self.orders_seeded = 0  # the filler's orders already counted in journal_base
         self.web_latency: dict[str, Any] = {}
 
     # --- plumbing -----------------------------------------------------------------
@@ -260,6 +269,15 @@ class Bench:
         if not response.json().get("permId"):
             raise RequestFailed(f"no permId in {response.text[:200]}")
 
+    async def v2_order(self) -> None:
+        """Alpaca's POST /v2/orders (each with a client_order_id of its own)."""
+        body = {**V2_ORDER_BODY, "client_order_id": f"bench-{uuid.uuid4().hex}"}
+        response = await self.http.post("/v2/orders", json=body)
+        if response.status_code != 200:
+            raise RequestFailed(f"{response.status_code} {response.text[:200]}")
+        if not response.json().get("id"):
+            raise RequestFailed(f"no id in {response.text[:200]}")
+
     async def noop_post(self) -> None:
         response = await self.http.post("/bench/noop", json=ORDER_BODY)
         if response.status_code != 200:
@@ -267,10 +285,10 @@ class Bench:
 
     async def queue_ping(self) -> None:
         """A task round trip through Redis and the worker, no gateway involved."""
-        from trading import tasks
+        from celery import current_app
 
         def ping() -> None:
-            result = tasks.gateway_ping.apply_async()
+            result = current_app.send_task("trading.gateway_ping")
             try:
                 result.get(timeout=10)
             finally:
@@ -298,8 +316,24 @@ class Bench:
 
         async def read() -> None:
             stamp = (until + dt.timedelta(seconds=next(counter))).strftime("%Y-%m-%dT%H:%M:%SZ")
-            response = await self.http.get(JOURNAL_PROBE, params={"until": stamp})
+            path, query = JOURNAL_PROBE
+            response = await self.http.get(path, params={**query, "until": stamp})
             if response.status_code != 200 or len(response.json()["executions"]) == 0:
+                raise RequestFailed(f"{response.status_code} {response.text[:200]}")
+
+        return read
+
+    def closed_orders_reader(self) -> Any:
+        """/v2's closed orders, each request with an ``until`` of its own (the
+        same 500 rows), so no cache could answer for the database."""
+        counter = iter(range(10**9))
+        until = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+        async def read() -> None:
+            stamp = (until + dt.timedelta(seconds=next(counter))).strftime("%Y-%m-%dT%H:%M:%SZ")
+            path, query = CLOSED_ORDERS_PROBE
+            response = await self.http.get(path, params={**query, "until": stamp})
+            if response.status_code != 200 or len(response.json()) < 500:
                 raise RequestFailed(f"{response.status_code} {response.text[:200]}")
 
         return read
@@ -320,6 +354,43 @@ class Bench:
         if summary["pacing_errors"]:
             say(f"  the simulator reported {summary['pacing_errors']} pacing errors")
         return summary
+
+    async def run_rounds(
+        self,
+        prefix: str,
+        parts: dict[str, tuple[Any, int, bool]],
+        *,
+        rounds: int,
+        warmup: int = 0,
+        **common: Any,
+    ) -> dict[str, dict[str, Any]]:
+        """Measure operations ``{name: (operation, count, places orders)}`` in
+        ``rounds`` alternating slices; after every slice of orders the
+        simulator is reset and the stack settles, as after ``run``."""
+        before = await self.sim("counters")
+        started = time.time()
+        merged = {name: Sample(name=f"{prefix}/{name}", concurrency=1) for name in parts}
+        for operation, _, _ in parts.values():
+            for _ in range(warmup):
+                await operation()
+        for index in range(rounds):
+            for name, (operation, count, places) in parts.items():
+                n = count // rounds + (1 if index < count % rounds else 0)
+                merged[name].extend(await measure(name, operation, count=n, **common))
+                if places:
+                    await self.reset_and_settle(f"{prefix}/{name}")
+        after = await self.sim("counters")
+        out = {}
+        for name, sample in merged.items():
+            key = f"{prefix}/{name}"
+            self.samples[key] = sample
+            self.windows[key] = (started, time.time())
+            summary = self.report(key, sample)
+            summary["pacing_errors"] = after["pacing_errors"] - before["pacing_errors"]
+            summary["session_orders_before"] = before["orders_total"]
+            summary["rounds"] = rounds
+            out[name] = summary
+        return out
 
     async def interleaved(
         self, operations: dict[str, Any], *, seconds: float, concurrency: int, rounds: int
@@ -408,17 +479,31 @@ class Bench:
                 }
                 prefix = f"orders/{label}/c{conc}"
                 level: dict[str, Any] = {}
-                level["api"] = await self.run(
-                    f"{prefix}/api", self.api_order, count=n_orders, **common
-                )
-                await self.reset_and_settle(f"{prefix}/api")
-                level["floor_a"] = await self.run(
-                    f"{prefix}/floor_a", self.floor_a.place, count=n_orders, **common
-                )
-                await self.reset_and_settle(f"{prefix}/floor_a")
-                level["floor_b"] = await self.run(
-                    f"{prefix}/floor_b", self.noop_post, count=n_noop, **common
-                )
+                if conc == 1:
+                    # The ratios' three terms in alternating slices: a drift of
+                    # the machine falls on the order and its floors alike.
+                    parts = {
+                        "api": (self.api_order, n_orders, True),
+                        "floor_a": (self.floor_a.place, n_orders, True),
+                        "floor_b": (self.noop_post, n_noop, False),
+                    }
+                    if not delay_ms:
+                        parts["api_v2"] = (self.v2_order, n_orders, True)
+                    level.update(
+                        await self.run_rounds(prefix, parts, rounds=plan.order_rounds, **common)
+                    )
+                else:
+                    level["api"] = await self.run(
+                        f"{prefix}/api", self.api_order, count=n_orders, **common
+                    )
+                    await self.reset_and_settle(f"{prefix}/api")
+                    level["floor_a"] = await self.run(
+                        f"{prefix}/floor_a", self.floor_a.place, count=n_orders, **common
+                    )
+                    await self.reset_and_settle(f"{prefix}/floor_a")
+                    level["floor_b"] = await self.run(
+                        f"{prefix}/floor_b", self.noop_post, count=n_noop, **common
+                    )
                 level["anchor"] = await self.run(
                     f"{prefix}/anchor", self.anchor, count=n_anchor, **{**common, "warmup": 1}
                 )
@@ -526,7 +611,12 @@ class Bench:
                 f"journal size {size}: only {fill['stored']} executions fit the time budget "
                 f"({fill['stopped']})"
             )
-        rows = (await self.get_json(JOURNAL_PROBE))["executions"]
+        # The settle check counts the journal's orders: these are not the worker's.
+        added = self.filler.orders_added - self.orders_seeded
+        self.orders_seeded = self.filler.orders_added
+        self.journal_base = (self.journal_base[0] + added, self.journal_base[1])
+        path, query = JOURNAL_PROBE
+        rows = (await self.http.get(path, params=query)).json()["executions"]
         probe = await self.run(
             f"journal/{size}",
             self.journal_reader(),
@@ -534,14 +624,27 @@ class Bench:
             concurrency=1,
             warmup=self.plan.warmup,
         )
-        return {"size": size, **fill, "rows_returned": len(rows), "probe": probe}
+        closed = await self.run(
+            f"journal/{size}/v2_closed_orders",
+            self.closed_orders_reader(),
+            count=self.plan.journal_probes,
+            concurrency=1,
+            warmup=self.plan.warmup,
+        )
+        return {
+            "size": size,
+            **fill,
+            "rows_returned": len(rows),
+            "probe": probe,
+            "closed_orders_probe": closed,
+        }
 
     async def sync(self) -> dict[str, Any]:
         before = await self.db.call(journal_load.execution_count)
         result = await self.db.call(
             journal_load.sync_executions, self.plan.sync_executions, self.token
         )
-        self.sync_run_ids.append(result.pop("sync_run_id"))
+        result.pop("sync_run_id")
         result["journal_size_before"] = before
         say(
             f"sync of {result['executions']} new executions: {result['seconds']}s "
@@ -596,8 +699,9 @@ TASK_LINE = re.compile(
 def worker_task_times(
     log: Path, windows: dict[str, tuple[float, float]]
 ) -> dict[str, dict[str, Any]]:
-    """The worker's own time per task (Celery's "succeeded in", which includes
-    storing the result), by measurement: where the order round trip goes."""
+    """The worker's own time per Celery task (its "succeeded in", which
+    includes storing the result), for the queue round trip measurement
+    (orders travel on the order bus, not as tasks)."""
     entries: list[tuple[float, str, float]] = []
     try:
         text = log.read_text(errors="replace")
@@ -610,12 +714,9 @@ def worker_task_times(
             entries.append((when, match[2], float(match[3]) * 1000))
     out: dict[str, dict[str, Any]] = {}
     for key, (start, end) in windows.items():
-        if key.endswith("/api"):
-            task = "trading.order_place"
-        elif key.endswith("/queue_ping"):
-            task = "trading.gateway_ping"
-        else:
+        if not key.endswith("/queue_ping"):
             continue
+        task = "trading.gateway_ping"
         times = sorted(ms for when, name, ms in entries if name == task and start <= when <= end)
         if not times:
             continue
@@ -654,22 +755,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--smoke", action="store_true", help="seconds, not minutes: tiny counts, 10^3 rows only"
     )
     parser.add_argument(
+        "--database",
+        choices=DATABASES,
+        help="measure this database alone (default: each of them, one after the other)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help=f"results JSON (default {DEFAULT_OUTPUT.relative_to(ROOT)}; "
         f"--smoke: {SMOKE_OUTPUT.relative_to(ROOT)})",
     )
     parser.add_argument(
+        "--samples", type=Path, help="with --database: also write every latency to this file"
+    )
+    parser.add_argument(
         "--no-docs", action="store_true", help="do not write docs/benchmarks.md and the chart"
     )
-    parser.add_argument("--keep-db", action="store_true", help="keep the SQLite file of the run")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the run's databases (SQLite file, PostgreSQL)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    plan = SMOKE if args.smoke else FULL
-    output: Path = args.output or (SMOKE_OUTPUT if args.smoke else DEFAULT_OUTPUT)
     os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     redis_url = os.environ["REDIS_URL"]
     try:
@@ -677,10 +786,78 @@ def main(argv: list[str] | None = None) -> int:
     except (redis.RedisError, OSError) as exc:
         say(f"no Redis answers at {redact(redis_url)} ({exc}); start one or set REDIS_URL")
         return 2
+    if args.database:
+        return run_one(args, args.database)
+    return run_all(args)
 
+
+def run_all(args: argparse.Namespace) -> int:
+    """Every database, each in a process (and a stack, and a database) of its
+    own, one after the other; one results file with the targets of each."""
+    plan = SMOKE if args.smoke else FULL
+    output: Path = args.output or (SMOKE_OUTPUT if args.smoke else DEFAULT_OUTPUT)
+    machine_info = machine()
+    started_at = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    token = uuid.uuid4().hex[:8]
+    VAR_BENCH.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, Any] = {}
+    samples: dict[str, dict[str, Sample]] = {}
+    failed = []
+    for name in DATABASES:
+        out, lat = VAR_BENCH / f"{token}-{name}.json", VAR_BENCH / f"{token}-{name}-samples.json"
+        say(f"=== {name} ===")
+        command = [sys.executable, "-m", "bench", "--database", name, "--output", str(out)]
+        command += ["--samples", str(lat), "--no-docs"]
+        command += ["--smoke"] * args.smoke + ["--keep-db"] * args.keep_db
+        done = subprocess.run(command, cwd=ROOT, check=False)
+        if done.returncode != 0 or not out.exists():
+            failed.append(name)
+            say(f"the {name} run failed (exit {done.returncode}); its targets count as not met")
+            runs[name] = {"database": name, "failed": True, "targets": []}
+            continue
+        runs[name] = json.loads(out.read_text())
+        samples[name] = load_samples(lat)
+        out.unlink()
+        lat.unlink()
+    data: dict[str, Any] = {
+        "schema": 2,
+        "mode": "smoke" if plan.smoke else "full",
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - t0, 1),
+        "machine": machine_info,
+        "code": code_version(),
+        "databases": runs,
+        "targets": report.all_targets(runs),
+    }
+    write_json(output, data)
+    say(f"results: {output}  ({data['duration_s']}s)")
+    report.print_targets(data["targets"])
+    if not plan.smoke and not args.no_docs:
+        report.write_docs(data, samples)
+    return 1 if failed else 0
+
+
+def save_samples(path: Path, samples: dict[str, Sample]) -> None:
+    write_json(path, {key: asdict(sample) for key, sample in samples.items()})
+
+
+def load_samples(path: Path) -> dict[str, Sample]:
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {key: Sample(**value) for key, value in raw.items()}
+
+
+def run_one(args: argparse.Namespace, name: str) -> int:
+    """One database: a fresh one, the stack on it, every measurement."""
+    plan = SMOKE if args.smoke else FULL
+    output: Path = args.output or (SMOKE_OUTPUT if args.smoke else DEFAULT_OUTPUT)
+    redis_url = os.environ["REDIS_URL"]
     machine_info = machine()  # before the stack adds its own load
     token = uuid.uuid4().hex[:8]
-    db_url, sqlite_path = choose_database(token)
+    db_url, sqlite_path = databases.database_url(name, token)
     started_at = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     stack = Stack(db_url, BENCH_NOOP_ENDPOINT="1")
@@ -688,14 +865,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{'smoke' if plan.smoke else 'full'} run {stack.token}: database {redact(db_url)}, "
         f"Redis {redact(redis_url)}, logs {LOGS.relative_to(ROOT)}/{stack.token}-*.log"
     )
-    migrate(stack.env)
     db = journal_load.DatabaseThread()
-    shared = {k: stack.env[k] for k in ("REDIS_URL", "GATEWAY_QUEUE", "CACHE_KEY_PREFIX")}
-    database = db.pool.submit(journal_load.setup, db_url, shared).result()
     bench: Bench | None = None
     results: dict[str, Any] = {}
-    cleanup: dict[str, int] = {}
     try:
+        migrate(stack.env)
+        shared = {k: stack.env[k] for k in ("REDIS_URL", "GATEWAY_QUEUE", "CACHE_KEY_PREFIX")}
+        database = db.pool.submit(journal_load.setup, db_url, shared).result()
         stack.start()
         say(
             f"stack up in {time.monotonic() - t0:.1f}s: web {stack.base_url}, "
@@ -707,17 +883,13 @@ def main(argv: list[str] | None = None) -> int:
         results = asyncio.run(bench.main())
     finally:
         stack.stop()
-        if sqlite_path is None and bench is not None:
-            cleanup = db.pool.submit(
-                journal_load.cleanup, token=stack.token, sync_run_ids=bench.sync_run_ids
-            ).result()
         db.close()
-        if sqlite_path is not None and not args.keep_db:
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
+        if not args.keep_db:
+            databases.drop(db_url, sqlite_path)
     assert bench is not None
     data: dict[str, Any] = {
         "schema": 1,
+        "database": name,
         "mode": "smoke" if plan.smoke else "full",
         "started_at": started_at.isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - t0, 1),
@@ -733,20 +905,19 @@ def main(argv: list[str] | None = None) -> int:
         "plan": asdict(plan),
         **results,
         "diagnostics": {
-            # The web's time from queueing the task to its outcome (audit trail).
+            # The web's time from queueing the request to its outcome (audit trail).
             "web_wait_for_worker": bench.web_latency,
             # The worker's time per task (Celery's "succeeded in").
             "worker_task_time": worker_task_times(
                 LOGS / f"{stack.token}-worker.log", bench.windows
             ),
         },
-        "cleanup": cleanup,
         "notes": bench.notes,
     }
     data["targets"] = report.targets(data)
     write_json(output, data)
+    if args.samples:
+        save_samples(args.samples, bench.samples)
     say(f"results: {output}  ({data['duration_s']}s)")
     report.print_targets(data["targets"])
-    if not plan.smoke and not args.no_docs:
-        report.write_docs(data, bench.samples)
     return 0

@@ -50,7 +50,9 @@ def clock_at(client: TradingClient, api: Stack, when: str | None) -> Clock:
             return None
         return clock if abs((clock.timestamp - target).total_seconds()) < 30 else None
 
-    result: Clock = eventually(moved, timeout=10)
+    # (A jump makes the worker fetch the new days' trading hours too; under
+    # load that can take a few rounds of its one-second refresh.)
+    result: Clock = eventually(moved, timeout=30)
     return result
 
 

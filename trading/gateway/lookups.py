@@ -169,7 +169,13 @@ class Lookups:
         date = dt.datetime.fromtimestamp(received + offset, dt.UTC).date().isoformat()
         stale = time.monotonic() - self.hours_at > HOURS_EVERY
         if jumped or stale or self.hours is None or date != self.hours_date:
-            self.hours = await self._fetch_hours(timeout)
+            try:
+                self.hours = await self._fetch_hours(timeout)
+            except BaseException:
+                # The clock moved but its hours are unknown: the next round
+                # starts over (an offset without its hours is not published).
+                self.offset = ClockOffset()
+                raise
             self.hours_at = time.monotonic()
             self.hours_date = date
         self.publish(

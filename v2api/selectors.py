@@ -185,7 +185,7 @@ def order_get(*, order_id: str, nested: bool = False) -> dict[str, Any]:
     return _order(perm_id, nested=nested)
 
 
-def _records(perm_ids: list[int], *, children: bool = True) -> dict[int, dict[str, Any]]:
+def _records(perm_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Records of these orders and of the orders linked to them (their
     parent's children, their OCA group): the mirror's working order (when the
     gateway is there), or the one that just finished, else the journal's; one
@@ -207,10 +207,10 @@ def _records(perm_ids: list[int], *, children: bool = True) -> dict[int, dict[st
     if parents - wanted:
         stored.update(_stored(sorted(parents - wanted)))
     working = {row.get("permId") for row in rows}
-    if children:  # finished orders may have finished children (not on the order path)
-        finished = [r for r in stored.values() if r["perm_id"] not in working]
-        found = _children([r for r in finished if not r["parent_perm_id"]])
-        stored.update({perm_id: r for perm_id, r in found.items() if perm_id not in stored})
+    # Finished orders may have finished children.
+    finished = [r for r in stored.values() if r["perm_id"] not in working]
+    found = _children([r for r in finished if not r["parent_perm_id"]])
+    stored.update({perm_id: r for perm_id, r in found.items() if perm_id not in stored})
     records = dict(stored)
     for perm_id, data in just_finished.items():  # the journal may not have stored its end yet
         if perm_id in records or perm_id in wanted:
@@ -299,14 +299,25 @@ def order_get_by_client_order_id(*, client_order_id: str) -> dict[str, Any]:
 
 
 def order_placed(*, perm_ids: list[int], requests: list[dict[str, Any]]) -> dict[str, Any]:
-    """The order just placed (its first order, with its legs nested), as the
-    mirror or the journal has it; an order neither has yet (a market order
-    filled at once is in neither for a few milliseconds) as requested and
-    acknowledged by IB (status accepted)."""
-    records = _records(perm_ids, children=False)  # every leg's permId is known
+    """The order just placed (its first order, with its legs nested), from
+    one read of the mirror and no query: the request is the base (its times,
+    prices and links), the mirror's working or just-finished order the newer
+    word on its status and quantities.  An order the mirror does not list yet
+    is answered as requested and acknowledged by IB (status accepted)."""
+    live, extra = mirror.read_optional("orders", mirror.FINISHED_ORDERS)
+    working = {row.get("permId"): row for row in mapping.parents_linked(live or [])}
+    finished = {data["perm_id"]: data for data in extra[mirror.FINISHED_ORDERS] or []}
+    records: dict[int, dict[str, Any]] = {}
     for perm_id, request in zip(perm_ids, requests, strict=True):
-        record = records.setdefault(perm_id, request)
+        if perm_id in finished:
+            seen = mapping.record_from_finished(finished[perm_id], request)
+        elif perm_id in working:
+            seen = mapping.record_from_mirror(working[perm_id], request)
+        else:
+            seen = {}
+        record = {**request, **{k: v for k, v in seen.items() if v not in (None, "")}}
         # IB reports a held leg's links late: the request knows them.
         for link in ("parent_perm_id", "oca_group"):
             record[link] = record.get(link) or request.get(link)
+        records[perm_id] = record
     return _with_legs(perm_ids[0], records, nested=True)

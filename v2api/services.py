@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from journal.durability import commit_without_flush_wait
 from trading import services
 from trading.error_handler import alpaca_error
 from trading.exceptions import DomainError, GatewayTimeout, WorkerError
@@ -41,6 +42,7 @@ def _reserve(client_order_id: str, claim: Claim | None) -> ClientOrderId:
             claim.make()  # KeyTaken: trading.idempotency replays the first answer
     try:
         with transaction.atomic():
+            commit_without_flush_wait()  # (journal.durability: as the audit row)
             return ClientOrderId.objects.create(client_order_id=client_order_id)
     except IntegrityError:
         raise DuplicateClientOrderId() from None
@@ -61,7 +63,12 @@ def order_submit(
         if not isinstance(exc, MAY_HAVE_REACHED_IB):
             reservation.delete()
         raise
-    ClientOrderId.objects.filter(pk=reservation.pk).update(perm_id=perm_ids[0])
+    with transaction.atomic():
+        # Lost only with a crash of the database server in the next half
+        # second: the lookup by client_order_id then finds the order by its
+        # orderRef (selectors.order_get_by_client_order_id).
+        commit_without_flush_wait()
+        ClientOrderId.objects.filter(pk=reservation.pk).update(perm_id=perm_ids[0])
     requested = ib_orders.requested_records(kind, data, perm_ids, placed_at=reservation.created_at)
     return selectors.order_placed(perm_ids=perm_ids, requests=requested)
 

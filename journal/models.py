@@ -88,6 +88,10 @@ class Order(models.Model):
     avg_fill_price = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     placed_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    expired = models.BooleanField(
+        default=False,
+        help_text="IB cancelled it at the end of its day (time in force DAY), not on request",
+    )
 
     class Meta:
         ordering = ["-placed_at"]

@@ -174,6 +174,8 @@ def order_record(*, data: dict[str, Any]) -> str:
     values["filled"] = values["filled"] or Decimal(0)
     for name in ("order_ref", "account", "tif"):
         values[name] = values[name] or ""
+    if data.get("expired"):  # only the live feed knows it: a sync never clears it
+        values["expired"] = True
     row = Order.objects.select_for_update().filter(perm_id=data["perm_id"]).first()
     if row is None:
         try:

@@ -20,6 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from trading.exceptions import (
     DatabaseUnavailable,
+    InsufficientFunds,
     InvalidIdempotencyKey,
     LimitExceeded,
     OrderRejected,
@@ -33,6 +34,7 @@ ALPACA_PREFIX = "/v2"
 ALPACA_STATUSES: dict[type[Exception], int] = {
     exceptions.ValidationError: 422,  # invalid input: Alpaca's "unprocessable"
     InvalidIdempotencyKey: 422,
+    InsufficientFunds: 403,  # IB's margin check: Alpaca's "insufficient buying power"
     OrderRejected: 422,  # IB refused the order (unknown symbol, IB's own checks)
     LimitExceeded: 403,  # a pre-trade limit: forbidden, like Alpaca's buying-power refusals
 }

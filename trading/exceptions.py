@@ -39,6 +39,14 @@ class OrderRejected(DomainError):
     default_code = "order_rejected"
 
 
+class InsufficientFunds(OrderRejected):
+    """IB refused the order for want of margin or buying power: 400 at the
+    root as every IB rejection; 403 under /v2, as Alpaca answers it."""
+
+    default_detail = "Order rejected: insufficient buying power"
+    default_code = "insufficient_funds"
+
+
 class StateStoreUnavailable(DomainError):
     """Redis (the queue and the state mirror) cannot be reached."""
 
@@ -141,6 +149,7 @@ OUTCOME_ERRORS: dict[OutcomeKind, type[DomainError]] = {
     OutcomeKind.TIMEOUT: GatewayTimeout,
     OutcomeKind.EXPIRED: OrderExpired,
     OutcomeKind.REJECTED: OrderRejected,
+    OutcomeKind.INSUFFICIENT_FUNDS: InsufficientFunds,
     OutcomeKind.NOT_FOUND: OrderNotFound,
     OutcomeKind.LIVE_REFUSED: LiveTradingRefused,
     OutcomeKind.LIMIT_EXCEEDED: LimitExceeded,

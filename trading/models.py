@@ -95,6 +95,7 @@ class OrderRequestLog(models.Model):
         TIMEOUT = "timeout", "no acknowledgement in time"
         EXPIRED = "expired", "expired unsent"
         REJECTED = "rejected", "rejected by IB"
+        INSUFFICIENT_FUNDS = "no_buying_power", "rejected by IB: margin or buying power"
         NOT_FOUND = "not_found", "order not found"
         LIVE_REFUSED = "live_refused", "refused: live account"
         LIMIT_EXCEEDED = "limit_exceeded", "refused by the worker: a pre-trade limit"

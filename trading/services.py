@@ -22,7 +22,14 @@ from trading.wire import Outcome
 if TYPE_CHECKING:
     from trading.idempotency import Claim
 
-__all__ = ["Actor", "order_cancel", "order_place", "order_preview", "orders_cancel_global"]
+__all__ = [
+    "Actor",
+    "order_cancel",
+    "order_modify",
+    "order_place",
+    "order_preview",
+    "orders_cancel_global",
+]
 
 # How long the web waits beyond the deadline the worker enforces, so the
 # worker's own answer (placed, rejected, expired) arrives before we give up.
@@ -92,6 +99,33 @@ def order_place(
         "place", log, admit, kind=kind, data=data, request_id=log.pk, live_scope=live_scope
     )
     return [int(p) for p in outcome["perm_ids"]]
+
+
+def order_modify(
+    *,
+    perm_id: int,
+    changes: dict[str, Any],
+    order: dict[str, Any],
+    actor: Actor,
+    claim: Claim | None = None,
+) -> None:
+    """Change a working order in place (trading.gateway.order_building's
+    CHANGES, in IB's terms).  ``order`` is the order as changed (symbol,
+    quantity, prices): the kill switch and the limits judge it as a new
+    order; the worker refuses what IB cannot change."""
+    opened = _open("order/modify", {"perm_id": perm_id, **changes}, actor, claim)
+    log = opened.row
+    try:
+        risk.halt_check(opened.halted)
+        risk.limits_check(data=order)
+    except DomainError as exc:
+        audit.request_refused(log, exc)
+        raise
+
+    def admit(beat: dict[str, Any] | None) -> None:
+        risk.live_check(beat=mirror.check_ready(beat), token=actor.token)
+
+    _run("modify", log, admit, perm_id=perm_id, changes=changes)
 
 
 def order_preview(*, kind: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -27,12 +27,13 @@ from redis.backoff import NoBackoff
 
 # Answers nobody collected (the web process died while waiting) expire.
 REPLY_TTL = 60
-OPERATIONS = ("place", "cancel", "assets", "cancel_all", "preview")
+OPERATIONS = ("place", "cancel", "modify", "assets", "cancel_all", "preview")
 # Celery task names of the same operations, for the serverless fallback (the
 # web sends them by name: it never imports the worker's code).
 TASK_NAMES = {
     "place": "trading.order_place",
     "cancel": "trading.order_cancel",
+    "modify": "trading.order_modify",  # a working order changed in place
     "assets": "trading.assets_lookup",  # contract details (trading.gateway.lookups)
     "cancel_all": "trading.orders_cancel_global",  # IB's global cancel (every client's)
     "preview": "trading.order_preview",  # IB's what-if: places nothing
@@ -154,6 +155,7 @@ class OutcomeKind(StrEnum):
     TIMEOUT = "timeout"  # IB did not acknowledge in time (the order was cancelled)
     EXPIRED = "expired"  # past its deadline before it could be sent: never sent
     REJECTED = "rejected"  # IB refused it (error code in ``code``)
+    INSUFFICIENT_FUNDS = "no_buying_power"  # IB refused it: margin or buying power
     NOT_FOUND = "not_found"  # cancel: no working order with that permId
     LIVE_REFUSED = "live_refused"  # a live account while LIVE_TRADING is off
     LIMIT_EXCEEDED = "limit_exceeded"  # a pre-trade limit the worker checks (market notional)

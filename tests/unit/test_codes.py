@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trading.gateway.codes import Meaning, meaning
+from trading.gateway.codes import Meaning, meaning, refuses_funds
 
 
 @pytest.mark.parametrize("code", [2109, 10349, 10311, 399, 2100, 2137, 2199, 10167])
@@ -39,3 +39,24 @@ def test_a_refused_cancel_is_not_a_rejection_of_the_order(code: int) -> None:
 
 def test_202_confirms_a_cancel() -> None:
     assert meaning(202) is Meaning.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "funds"),
+    [
+        (
+            201,
+            "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
+            "POSITION YOUR EQUITY WITH LOAN VALUE [9995.00 USD] MUST EXCEED THE INITIAL MARGIN "
+            "[45845.00 USD]",
+            True,
+        ),
+        (201, "Order rejected - reason:Insufficient buying power", True),
+        (201, "Order rejected - reason:Invalid account code.", False),
+        (110, "The price does not conform to the minimum price variation", False),
+    ],
+)
+def test_ibs_margin_refusal_is_told_from_other_rejections(
+    code: int, message: str, funds: bool
+) -> None:
+    assert refuses_funds(code, message) is funds

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import sys
 
 import pytest
 
+from trading.gateway.order_building import change_refusal, modified
 from trading.gateway.orders import build_orders
 
 
@@ -64,3 +66,52 @@ def test_a_sell_bracket_exits_with_buys() -> None:
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown order kind"):
         build("iceberg", action="BUY", quantity=1)
+
+
+# --- modifications --------------------------------------------------------------------
+
+UNSET = sys.float_info.max  # IB's unset double
+
+
+def test_a_modification_is_a_copy_with_the_same_order_id_and_the_changes() -> None:
+    (order,) = build("limit", action="BUY", quantity=10, limit_price=230.0, order_ref="x")
+
+    new = modified(order, {"quantity": 12, "limit_price": 231.5, "tif": "GTC", "order_ref": "y"})
+
+    assert (new.orderId, new.totalQuantity, new.lmtPrice, new.tif, new.orderRef) == (
+        41,
+        12,
+        231.5,
+        "GTC",
+        "y",
+    )
+    assert (order.totalQuantity, order.lmtPrice, order.tif, order.orderRef) == (10, 230, "DAY", "x")
+
+
+def test_a_trailing_stop_changes_its_amount_or_its_percent() -> None:
+    (order,) = build("trailing_stop", action="SELL", quantity=5, trail_percent=5.0)
+
+    by_amount = modified(order, {"trail_price": 2.5})
+    by_percent = modified(order, {"trail_percent": 8.0})
+
+    assert (by_amount.auxPrice, by_amount.trailingPercent) == (2.5, UNSET)
+    assert (by_percent.trailingPercent, by_percent.auxPrice) == (8.0, UNSET)
+
+
+@pytest.mark.parametrize(
+    ("kind", "prices", "changes", "refusal"),
+    [
+        ("market", {}, {"limit_price": 1.0}, "limit_price does not apply to an order of type MKT"),
+        ("limit", {"limit_price": 9.0}, {"stop_price": 1.0}, "stop_price does not apply"),
+        ("stop", {"stop_price": 9.0}, {"trail_price": 1.0}, "trail_price does not apply"),
+        ("limit", {"limit_price": 9.0}, {"account": "DU2"}, "cannot change account"),
+        ("stop_limit", {"stop_price": 9.0, "limit_price": 9.1}, {"limit_price": 9.2}, ""),
+    ],
+)
+def test_what_a_modification_may_change(
+    kind: str, prices: dict[str, float], changes: dict[str, object], refusal: str
+) -> None:
+    (order,) = build(kind, action="BUY", quantity=1, **prices)
+
+    assert change_refusal(order, changes).startswith(refusal)
+    assert bool(change_refusal(order, changes)) == bool(refusal)

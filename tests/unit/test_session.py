@@ -72,3 +72,17 @@ def test_a_pending_cancel_is_not_finished_and_the_list_is_capped_newest_first() 
     assert listed[0] == session_module.MIRROR_FINISHED + 5
     assert 5 not in listed
     assert 6 in listed
+
+
+def test_a_day_order_the_close_cancelled_is_listed_as_expired() -> None:
+    session = Session(client_id=0)
+    session.track(trade(8, "Submitted"))
+    cancelled = trade(8, "Cancelled")
+    session.track(cancelled)
+    [finished] = session.order_sections()["finished_orders"]
+    assert "expired" not in finished  # a cancel, until the worker finds the session over
+
+    session.expire(cancelled)
+
+    [finished] = session.order_sections()["finished_orders"]
+    assert (finished["status"], finished["expired"]) == ("Cancelled", True)

@@ -201,3 +201,58 @@ def test_a_child_reported_by_its_parents_order_id_is_linked_to_its_permid() -> N
     linked = mapping.parents_linked(rows)
 
     assert [r["parentPermId"] for r in linked] == [None, 70, None]
+
+
+# --- replacing ------------------------------------------------------------------------
+
+WORKING = {
+    "symbol": "AAPL",
+    "order_type": "LMT",
+    "quantity": 10.0,
+    "filled": 4.0,
+    "limit_price": 230.0,
+    "stop_price": None,
+    "trail_percent": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("record", "changes", "refusal"),
+    [
+        ({}, {"qty": 4}, "qty must exceed the quantity filled (4)"),
+        ({}, {"stop_price": 1}, "stop_price does not apply to this order (IB type LMT)"),
+        ({"order_type": "STP"}, {"limit_price": 1}, "limit_price does not apply"),
+        ({}, {"trail": 1}, "trail does not apply"),
+        ({"order_type": "MOC"}, {"time_in_force": "day"}, "time_in_force cls is an order type"),
+        ({}, {"qty": 5, "limit_price": 231, "time_in_force": "gtc"}, ""),
+        ({"order_type": "TRAIL"}, {"trail": 2}, ""),
+    ],
+)
+def test_what_a_replacement_may_change(
+    record: dict[str, Any], changes: dict[str, Any], refusal: str
+) -> None:
+    found = ib_orders.replacement_refusal({**WORKING, **record}, changes)
+
+    assert found.startswith(refusal)
+    assert bool(found) == bool(refusal)
+
+
+def test_a_replacement_in_ibs_terms_and_judged_as_a_new_order() -> None:
+    changes = {"qty": 12, "limit_price": 231.5, "time_in_force": "gtc"}
+
+    ib = ib_orders.replacement_changes(WORKING, changes)
+
+    assert ib == {"quantity": 12, "limit_price": 231.5, "tif": "GTC"}
+    assert ib_orders.replaced_order(WORKING, ib) == {
+        "symbol": "AAPL",
+        "quantity": 12,
+        "limit_price": 231.5,
+        "stop_price": None,
+    }
+
+
+@pytest.mark.parametrize(("percent", "field"), [(5.0, "trail_percent"), (None, "trail_price")])
+def test_a_trail_replaces_the_amount_the_order_trails_by(percent: float | None, field: str) -> None:
+    record = {**WORKING, "order_type": "TRAIL", "trail_percent": percent}
+
+    assert ib_orders.replacement_changes(record, {"trail": 3}) == {field: 3}

@@ -67,6 +67,17 @@ ORDER_CANCELLED = frozenset({202})  # "Order Canceled - reason:" (confirms a can
 # definition, 201 order rejected, 203 security not allowed, 321 request
 # invalid, 387 unsupported order type.
 NO_SECURITY = 200
+ORDER_REJECTED = 201
+# IB's 201 for want of margin: "Order rejected - reason:YOUR ORDER IS NOT
+# ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN
+# VALUE [...] MUST EXCEED THE INITIAL MARGIN [...]" (or the buying power).
+FUNDS_REFUSALS = ("EQUITY WITH LOAN", "INITIAL MARGIN", "BUYING POWER", "INSUFFICIENT FUNDS")
+
+
+def refuses_funds(code: int | None, message: str) -> bool:
+    """Whether IB's rejection is its margin or buying-power check."""
+    text = message.upper()
+    return code == ORDER_REJECTED and any(words in text for words in FUNDS_REFUSALS)
 
 
 def meaning(code: int) -> Meaning:

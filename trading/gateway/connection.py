@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -75,6 +76,8 @@ class Connection:
         on_state: Callable[[], None],
     ) -> None:
         self.ib = IB()
+        self._time_request: asyncio.Future[dt.datetime] | None = None
+        self._time_sent = 0.0
         self.ib.RequestTimeout = settings.IB_REQUEST_TIMEOUT
         # ib_async's throttle (45 a second by default) against IB's limit of 50.
         self.ib.client.MaxRequests = settings.IB_MAX_MESSAGES_PER_SECOND
@@ -127,11 +130,26 @@ class Connection:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
+    async def current_time(self, timeout: float) -> tuple[float, dt.datetime]:
+        """reqCurrentTime: when it was sent (our clock) and the gateway's
+        answer.  ib_async keeps one future for it, so a second request while
+        one is out would leave the first unanswered: callers meanwhile share
+        the one in flight (a new one goes out once that is older than
+        ``timeout``, a gateway that recovered is asked afresh)."""
+        now = time.time()
+        request = self._time_request
+        if request is None or request.done() or now - self._time_sent > timeout:
+            self._time_sent = now
+            request = self._time_request = asyncio.ensure_future(self.ib.reqCurrentTimeAsync())
+        sent = self._time_sent
+        answer = await asyncio.wait_for(asyncio.shield(request), timeout)
+        return sent, answer
+
     async def _probe(self) -> None:
         """Ask the gateway the time: a frozen gateway (socket open, nothing
         answered) makes reads and orders 503 instead of serving stale data."""
         try:
-            await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), settings.IB_PROBE_TIMEOUT)
+            await self.current_time(settings.IB_PROBE_TIMEOUT)
         except (TimeoutError, ConnectionError):
             if self.connected and not self.unresponsive:
                 self.unresponsive = True

@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +40,7 @@ OPERATIONS = ("assets",)
 MARKET_EVERY = 1.0  # seconds between reqCurrentTime (a moved clock shows within it)
 HOURS_EVERY = 600.0  # seconds between fetches of the trading hours, unchanged otherwise
 HOURS_SYMBOL = "SPY"
+SESSION_END_MARGIN = 2.0  # seconds before a session's end that count as after it
 ASSET_TTL = 3600.0
 MAX_ASSETS = 4096  # contracts cached at most (the least recently asked go first)
 MAX_LOOKUPS = 8  # contract details requests in flight at once
@@ -125,10 +126,12 @@ class Lookups:
         ib: IB,
         ready: Callable[[], bool],
         publish: Callable[[dict[str, Any]], None],
+        current_time: Callable[[float], Awaitable[tuple[float, dt.datetime]]],
     ) -> None:
         self.ib = ib
         self.ready = ready
         self.publish = publish
+        self.current_time = current_time  # trading.gateway.connection's, shared
         self.offset = ClockOffset()
         self.hours: dict[str, Any] | None = None
         self.hours_at = 0.0
@@ -136,6 +139,7 @@ class Lookups:
         self.assets: OrderedDict[str, tuple[float, dict[str, Any] | None]] = OrderedDict()
         self.known: set[str] | None = None
         self._slots = asyncio.Semaphore(MAX_LOOKUPS)
+        self._refreshing: asyncio.Future[None] | None = None
 
     def forget(self) -> None:
         """After a disconnect: the next gateway may be another one."""
@@ -151,6 +155,13 @@ class Lookups:
                 await self.refresh_quietly()
             await asyncio.sleep(MARKET_EVERY)
 
+    async def refresh_shared(self) -> None:
+        """``refresh_quietly``, one at a time: callers meanwhile await the
+        refresh in flight (a burst of orders cancelled at the close asks once)."""
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self.refresh_quietly())
+        await asyncio.shield(self._refreshing)
+
     async def refresh_quietly(self, timeout: float | None = None) -> None:
         """``refresh``, its failure logged; each request waits ``timeout``
         seconds at most (IB_REQUEST_TIMEOUT)."""
@@ -160,8 +171,7 @@ class Lookups:
             log.debug("market refresh failed", exc_info=True)
 
     async def refresh(self, timeout: float) -> None:
-        sent = time.time()
-        now = await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), timeout)
+        sent, now = await self.current_time(timeout)
         received = time.time()
         jumped = self.offset.add(sent, now.timestamp(), received)
         offset = self.offset.value
@@ -201,6 +211,24 @@ class Lookups:
             "trading": hours_by_day(details.tradingHours, details.timeZoneId),
             "liquid": hours_by_day(details.liquidHours, details.timeZoneId),
         }
+
+    def in_session(self, *, outside_rth: bool) -> bool | None:
+        """Whether the gateway's clock is inside a session (the regular one;
+        ``outside_rth``: the extended one) by its trading hours; None while
+        either is unknown.  A session's last seconds count as after it (the
+        offset is known to a second): a DAY order IB cancels at the close
+        must read as ended by it."""
+        offset = self.offset.value
+        if self.hours is None or offset is None:
+            return None
+        now = dt.datetime.fromtimestamp(time.time() + offset, dt.UTC)
+        days = self.hours.get("trading" if outside_rth else "liquid") or {}
+        margin = dt.timedelta(seconds=SESSION_END_MARGIN)
+        return any(
+            dt.datetime.fromisoformat(start) <= now < dt.datetime.fromisoformat(end) - margin
+            for sessions in days.values()
+            for start, end in sessions
+        )
 
     # --- assets --------------------------------------------------------------------
 

@@ -104,7 +104,9 @@ def execution_data(fill: Fill, *, ib_time: str, pnl_unset: bool) -> dict[str, An
     return data
 
 
-def order_data(trade: Trade) -> dict[str, Any]:
+def order_data(trade: Trade, *, expired: bool = False) -> dict[str, Any]:
+    """An order as the journal stores it; ``expired``: IB cancelled it at the
+    end of its day (trading.gateway.runtime decides), else absent."""
     order, status = trade.order, trade.orderStatus
     return {
         "perm_id": order.permId,
@@ -123,15 +125,16 @@ def order_data(trade: Trade) -> dict[str, Any]:
         "status": order_status(trade),
         "filled": float(status.filled),
         "avg_fill_price": known(status.avgFillPrice) or None,
+        **({"expired": True} if expired else {}),
     }
 
 
-def finished_order(trade: Trade) -> dict[str, Any]:
+def finished_order(trade: Trade, *, expired: bool = False) -> dict[str, Any]:
     """An order that finished, as the journal will store it (order_data), with
     IB's times: placed at its first log entry, finished at its last."""
     log = trade.log
     return {
-        **order_data(trade),
+        **order_data(trade, expired=expired),
         "placed_at": log[0].time if log else None,
         "finished_at": log[-1].time if log else None,
     }

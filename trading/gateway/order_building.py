@@ -23,10 +23,12 @@ Optional for every kind: ``tif`` (IB's time in force, ``DAY`` when absent),
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
 from ib_async import Order
+from ib_async.util import UNSET_DOUBLE
 
 # Single kinds -> IB's order type.
 ORDER_TYPES = {
@@ -149,3 +151,54 @@ def build_orders(
         raise ValueError(f"a {kind} order has {len(legs) - 1} exits")
     legs[-1].transmit = True
     return legs
+
+
+# --- modifications --------------------------------------------------------------------
+
+# What a modification may change (trading.services.order_modify), in IB's terms.
+CHANGES = (
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "trail_price",
+    "trail_percent",
+    "tif",
+    "order_ref",
+)
+PRICED = {
+    "limit_price": ("LMT", "STP LMT", "LOC", "TRAIL LIMIT", "LIT"),
+    "stop_price": ("STP", "STP LMT", "MIT", "LIT"),
+    "trail_price": ("TRAIL", "TRAIL LIMIT"),
+    "trail_percent": ("TRAIL", "TRAIL LIMIT"),
+}
+
+
+def change_refusal(order: Order, changes: dict[str, Any]) -> str:
+    """Why ``changes`` cannot apply to this working order ("" if they can)."""
+    for name, types in PRICED.items():
+        if name in changes and order.orderType not in types:
+            return f"{name} does not apply to an order of type {order.orderType}"
+    unknown = set(changes) - set(CHANGES)
+    return f"cannot change {', '.join(sorted(unknown))}" if unknown else ""
+
+
+def modified(order: Order, changes: dict[str, Any]) -> Order:
+    """A copy of a working order with ``changes`` applied: sent with the same
+    orderId, IB modifies the order in place (its permId stays)."""
+    new = copy.copy(order)
+    if "quantity" in changes:
+        new.totalQuantity = float(changes["quantity"])
+    if "limit_price" in changes:
+        new.lmtPrice = float(changes["limit_price"])
+    if "stop_price" in changes:
+        new.auxPrice = float(changes["stop_price"])
+    if "trail_price" in changes:
+        new.auxPrice, new.trailingPercent = float(changes["trail_price"]), UNSET_DOUBLE
+    if "trail_percent" in changes:
+        new.trailingPercent, new.auxPrice = float(changes["trail_percent"]), UNSET_DOUBLE
+    if "tif" in changes:
+        new.tif = str(changes["tif"])
+    if "order_ref" in changes:
+        new.orderRef = str(changes["order_ref"])
+    new.transmit = True
+    return new

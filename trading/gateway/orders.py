@@ -19,7 +19,7 @@ from trading import risk
 from trading.gateway import codes, mapping
 from trading.gateway.connection import Connection
 from trading.gateway.intents import InFlight, IntentStore
-from trading.gateway.order_building import build_orders
+from trading.gateway.order_building import build_orders, change_refusal, modified
 from trading.gateway.quotes import Quotes
 from trading.gateway.session import Session
 from trading.wire import Outcome, OutcomeKind
@@ -29,7 +29,9 @@ log = logging.getLogger("trading.gateway")
 # Seconds an acknowledged order (permId known) may wait for its first status.
 STATUS_GRACE = 0.25
 NOT_SENT = "deadline passed before the order could be sent"
+NOT_LISTED = "IB Gateway did not list its open orders in time; nothing was sent"
 IMMEDIATE = frozenset({"IOC", "FOK"})  # times in force that end at once
+MAX_CANCELS_KEPT = 10_000  # permIds of cancels sent, remembered (then forgotten at once)
 
 
 class OrderDesk:
@@ -52,6 +54,10 @@ class OrderDesk:
         self.errors: dict[int, tuple[int, str]] = {}  # order id -> IB's rejection
         self.changed = asyncio.Event()
         self.sending = asyncio.Lock()
+        self.listing = asyncio.Lock()  # reqAllOpenOrders, one at a time
+        # permIds whose cancel this service sent (IB's status does not say who
+        # cancelled: the others ended at the close expired, trading.gateway.runtime).
+        self.cancels_sent: set[int] = set()
 
     # --- events (gateway loop) -----------------------------------------------------
 
@@ -85,6 +91,8 @@ class OrderDesk:
                 )
             if op == "cancel":
                 return await self.cancel(int(args["perm_id"]), deadline)
+            if op == "modify":
+                return await self.modify(int(args["perm_id"]), dict(args["changes"]), deadline)
             if op == "cancel_all":
                 return await self.cancel_global(deadline)
             if op == "preview":
@@ -205,7 +213,7 @@ class OrderDesk:
                 self._cancel_all(trades)
                 code, message = failure
                 return Outcome.fail(
-                    OutcomeKind.REJECTED, f"Failed to place {kind} order: {message}", code
+                    _rejection(code, message), f"Failed to place {kind} order: {message}", code
                 )
             ended = [t for t in trades if mapping.order_status(t) in CANCELLED_STATUSES]
             acked = all(t.order.permId for t in trades)
@@ -247,11 +255,25 @@ class OrderDesk:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.changed.wait(), timeout=timeout)
 
+    def _send_cancel(self, trade: Trade) -> None:
+        """Cancel, remembering the order and its children (IB cancels them
+        with it) as cancelled on request."""
+        order = trade.order
+        if len(self.cancels_sent) > MAX_CANCELS_KEPT:
+            self.cancels_sent.clear()
+        self.cancels_sent.add(order.permId)
+        self.cancels_sent.update(
+            t.order.permId
+            for t in self.ib.openTrades()
+            if t.order.parentId == order.orderId and t.order.clientId == order.clientId
+        )
+        self.ib.cancelOrder(order)
+
     def _cancel_all(self, trades: list[Trade]) -> None:
         for trade in trades:
             if not mapping.is_finished(trade):
                 try:
-                    self.ib.cancelOrder(trade.order)
+                    self._send_cancel(trade)
                 except Exception:  # best effort: the order may already be gone
                     log.exception("cancelling leg %s failed", trade.order.orderId)
 
@@ -260,20 +282,34 @@ class OrderDesk:
     def _find(self, perm_id: int) -> Trade | None:
         return next((t for t in self.ib.trades() if t.order.permId == perm_id), None)
 
+    async def _working(self, perm_id: int) -> Trade | None:
+        """The working order with this permId, or None; TimeoutError when the
+        gateway did not list its open orders in time."""
+        trade = self._find(perm_id)
+        if trade is None or mapping.is_finished(trade):
+            # Placed by another client, or before a restart: ask the gateway.
+            # One request at a time: ib_async collects every answer of
+            # reqAllOpenOrders in one list, so two at once lose one.
+            async with self.listing:
+                await asyncio.wait_for(self.ib.reqAllOpenOrdersAsync(), settings.IB_REQUEST_TIMEOUT)
+            trade = self._find(perm_id)
+        if trade is None or mapping.order_status(trade) not in WORKING_STATUSES:
+            return None
+        return trade
+
     async def cancel(self, perm_id: int, deadline: float) -> Outcome:
         if not self.connection.ready():
             return Outcome.fail(OutcomeKind.UNAVAILABLE, "Failed to connect to IB Gateway")
         not_found = Outcome.fail(OutcomeKind.NOT_FOUND, "Order not found or already filled")
-        trade = self._find(perm_id)
-        if trade is None or mapping.is_finished(trade):
-            # Placed by another client, or before a restart: ask the gateway.
-            await asyncio.wait_for(self.ib.reqAllOpenOrdersAsync(), settings.IB_REQUEST_TIMEOUT)
-            trade = self._find(perm_id)
-        if trade is None or mapping.order_status(trade) not in WORKING_STATUSES:
+        try:
+            trade = await self._working(perm_id)
+        except TimeoutError:
+            return Outcome.fail(OutcomeKind.TIMEOUT, NOT_LISTED)
+        if trade is None:
             return not_found
         order_id = trade.order.orderId
         self.errors.pop(order_id, None)
-        self.ib.cancelOrder(trade.order)
+        self._send_cancel(trade)
         try:
             while True:
                 status = mapping.order_status(trade)
@@ -291,6 +327,64 @@ class OrderDesk:
                     )
                 await self._wait_for_change(remaining)
         finally:
+            self.errors.pop(order_id, None)
+
+    # --- modifying -----------------------------------------------------------------
+
+    async def modify(self, perm_id: int, changes: dict[str, Any], deadline: float) -> Outcome:
+        """Change a working order in place (same orderId, same permId): done
+        once IB sends the order back changed; failed when IB refuses the
+        change (the order works on as it was)."""
+        if not self.connection.ready():
+            return Outcome.fail(OutcomeKind.UNAVAILABLE, "Failed to connect to IB Gateway")
+        try:
+            trade = await self._working(perm_id)
+        except TimeoutError:
+            return Outcome.fail(OutcomeKind.TIMEOUT, NOT_LISTED)
+        if trade is None:
+            return Outcome.fail(OutcomeKind.NOT_FOUND, "Order not found or no longer open")
+        if trade.order.clientId != self.ib.client.clientId:
+            return Outcome.fail(
+                OutcomeKind.REJECTED,
+                "IB lets only the client that placed an order change it: cancel it and "
+                "place a new one",
+            )
+        refusal = change_refusal(trade.order, changes)
+        if refusal:
+            return Outcome.fail(OutcomeKind.REJECTED, refusal)
+        order = modified(trade.order, changes)
+        order_id = order.orderId
+        answered = asyncio.Event()
+
+        def on_open_order(changed: Trade) -> None:
+            if changed.order.orderId == order_id and changed.order.clientId == order.clientId:
+                answered.set()
+
+        self.errors.pop(order_id, None)
+        self.ib.openOrderEvent += on_open_order
+        try:
+            self.ib.placeOrder(trade.contract, order)
+            while True:
+                error = self.errors.get(order_id)
+                if error is not None:  # IB sends its refusal before the order as it was
+                    return Outcome.fail(
+                        _rejection(*error), f"Failed to replace order: {error[1]}", error[0]
+                    )
+                if answered.is_set():
+                    # ib_async copies back some of IB's fields, not these.
+                    trade.order.tif, trade.order.trailingPercent = order.tif, order.trailingPercent
+                    self.session.track(trade)  # its row, as IB has it now
+                    return Outcome.done(perm_id=perm_id)
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    return Outcome.fail(
+                        OutcomeKind.TIMEOUT,
+                        "IB Gateway did not confirm the change in time; check the order "
+                        "before retrying",
+                    )
+                await self._wait_for_change(remaining)
+        finally:
+            self.ib.openOrderEvent -= on_open_order
             self.errors.pop(order_id, None)
 
     async def preview(self, kind: str, data: dict[str, Any], deadline: float) -> Outcome:
@@ -338,6 +432,8 @@ class OrderDesk:
         done when none works any more."""
         if not self.connection.ready():
             return Outcome.fail(OutcomeKind.UNAVAILABLE, "Failed to connect to IB Gateway")
+        for trade in self.ib.openTrades():
+            self.cancels_sent.add(trade.order.permId)
         self.ib.reqGlobalCancel()
         while True:
             working = [
@@ -383,6 +479,12 @@ def _what_if(state: OrderState) -> dict[str, Any]:
     out["commission_currency"] = state.commissionCurrency or None
     out["warning_text"] = state.warningText or ""
     return out
+
+
+def _rejection(code: int, message: str) -> OutcomeKind:
+    if codes.refuses_funds(code, message):
+        return OutcomeKind.INSUFFICIENT_FUNDS
+    return OutcomeKind.REJECTED
 
 
 def _ran_out(trade: Trade) -> bool:

@@ -71,7 +71,12 @@ class GatewayRuntime:
             in_flight=self.in_flight,
         )
         self.publisher = Publisher(heartbeat=self.heartbeat)
-        self.lookups = Lookups(self.ib, ready=self.connection.ready, publish=self.publisher.offer)
+        self.lookups = Lookups(
+            self.ib,
+            ready=self.connection.ready,
+            publish=self.publisher.offer,
+            current_time=self.connection.current_time,
+        )
         self.journal = JournalFeed(
             fetch_history=self.fetch_history,
             quiet=lambda: self.intake is None or not self.intake.busy,
@@ -84,6 +89,7 @@ class GatewayRuntime:
                 finished=lambda ids: self.in_flight.discard(*ids),
             )
         self.dirty: set[str] = set()  # sections of the mirror to publish
+        self._expiry_checks: set[asyncio.Future[None]] = set()
         self.changed = asyncio.Event()
         self._subscribe()
 
@@ -218,7 +224,29 @@ class GatewayRuntime:
         self.session.track(trade)
         if trade.order.permId:
             self.journal.put(("order", mapping.order_data(trade)))
+            if self._may_have_expired(trade):
+                task = asyncio.ensure_future(self._check_expiry(trade))
+                self._expiry_checks.add(task)
+                task.add_done_callback(self._expiry_checks.discard)
         self._on_change("orders")
+
+    def _may_have_expired(self, trade: Any) -> bool:
+        """A DAY order cancelled, not by this service: IB's end of its day, if
+        the session is over (``_check_expiry``), else a cancel from TWS or
+        another client."""
+        return (
+            trade.order.tif == "DAY"
+            and mapping.order_status(trade) == "Cancelled"
+            and trade.order.permId not in self.desk.cancels_sent
+        )
+
+    async def _check_expiry(self, trade: Any) -> None:
+        # The clock first: a simulator's clock moved to the close shows here.
+        await self.lookups.refresh_shared()
+        if self.lookups.in_session(outside_rth=bool(trade.order.outsideRth)) is False:
+            self.session.expire(trade)
+            self.journal.put(("order", mapping.order_data(trade, expired=True)))
+            self._on_change("orders")
 
     def _on_change(self, *sections: str) -> None:
         if self.intake is not None and "orders" in sections:

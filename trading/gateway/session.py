@@ -49,6 +49,7 @@ class Session:
         self._finished: OrderedDict[int, tuple[float, dict[str, Any]]] = OrderedDict()
         self._finished_changed = True
         self._finished_published = 0.0
+        self._expired: set[int] = set()  # finished orders that expired (permIds)
 
     # --- events ------------------------------------------------------------------
 
@@ -65,7 +66,13 @@ class Session:
         else:
             self._rows.pop(perm_id, None)
             if status in FINISHED_STATUSES:
-                self._finish(perm_id, mapping.finished_order(trade))
+                expired = perm_id in self._expired
+                self._finish(perm_id, mapping.finished_order(trade, expired=expired))
+
+    def expire(self, trade: Trade) -> None:
+        """IB cancelled this DAY order at the end of its session: it expired."""
+        self._expired.add(trade.order.permId)
+        self.track(trade)
 
     def _finish(self, perm_id: int, record: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -79,6 +86,7 @@ class Session:
             or next(iter(self._finished.values()))[0] < now - FINISHED_KEEP
         ):
             self._finished.popitem(last=False)
+        self._expired.intersection_update(self._finished)
         self._finished_changed = True
 
     def track_all(self, trades: list[Trade]) -> None:

@@ -51,6 +51,12 @@ def order_cancel(perm_id: int, deadline: float) -> dict[str, Any]:
     return get_runtime().serve_from_task("cancel", {"perm_id": perm_id}, deadline)
 
 
+@shared_task(name="trading.order_modify", acks_late=False)
+def order_modify(perm_id: int, changes: dict[str, Any], deadline: float) -> dict[str, Any]:
+    args = {"perm_id": perm_id, "changes": changes}
+    return get_runtime().serve_from_task("modify", args, deadline)
+
+
 @shared_task(name="trading.order_preview", acks_late=False)
 def order_preview(kind: str, data: dict[str, Any], deadline: float) -> dict[str, Any]:
     return get_runtime().serve_from_task("preview", {"kind": kind, "data": data}, deadline)

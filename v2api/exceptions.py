@@ -39,3 +39,12 @@ class AssetNotFound(DomainError):
     status_code: int = status.HTTP_404_NOT_FOUND
     default_detail = "asset not found"
     default_code = "asset_not_found"
+
+
+class OrderNotReplaceable(DomainError):
+    """A replacement IB cannot make: a finished order, an old revision, a
+    field its type has not (Alpaca answers 422)."""
+
+    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "order is not replaceable"
+    default_code = "order_not_replaceable"

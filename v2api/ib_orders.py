@@ -153,3 +153,59 @@ def requested_records(
     for perm_id, item in zip(perm_ids, records, strict=True):
         item["perm_id"] = perm_id
     return records
+
+
+# --- replacing --------------------------------------------------------------------------
+
+# Which IB order types have each of Alpaca's replaceable prices.
+REPLACEABLE_PRICES = {
+    "limit_price": ("LMT", "STP LMT", "LOC", "TRAIL LIMIT", "LIT"),
+    "stop_price": ("STP", "STP LMT", "MIT", "LIT"),
+    "trail": ("TRAIL", "TRAIL LIMIT"),
+}
+ON_CLOSE_TYPES = ("MOC", "LOC")
+
+
+def replacement_refusal(record: dict[str, Any], changes: dict[str, Any]) -> str:
+    """Why Alpaca's replacement ``changes`` (qty, time_in_force, limit_price,
+    stop_price, trail) cannot apply to this working order ("" if they can)."""
+    ib_type = (record.get("order_type") or "").upper()
+    for name, types in REPLACEABLE_PRICES.items():
+        if changes.get(name) is not None and ib_type not in types:
+            return f"{name} does not apply to this order (IB type {ib_type})"
+    qty = changes.get("qty")
+    if qty is not None and float(qty) <= float(record.get("filled") or 0):
+        return f"qty must exceed the quantity filled ({float(record.get('filled') or 0):g})"
+    tif = changes.get("time_in_force")
+    if tif is not None and (tif == "cls" or ib_type in ON_CLOSE_TYPES):
+        return "time_in_force cls is an order type at IB: cancel and place the order anew"
+    return ""
+
+
+def replacement_changes(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Alpaca's replacement ``changes`` in IB's terms (trading.services.order_modify);
+    ``replacement_refusal`` has passed."""
+    ib: dict[str, Any] = {}
+    if changes.get("qty") is not None:
+        ib["quantity"] = changes["qty"]
+    for name in ("limit_price", "stop_price"):
+        if changes.get(name) is not None:
+            ib[name] = changes[name]
+    if changes.get("trail") is not None:
+        by_percent = record.get("trail_percent") is not None
+        ib["trail_percent" if by_percent else "trail_price"] = changes["trail"]
+    if changes.get("time_in_force") is not None:
+        ib["tif"] = TIME_IN_FORCE[changes["time_in_force"]]
+    return ib
+
+
+def replaced_order(record: dict[str, Any], ib_changes: dict[str, Any]) -> dict[str, Any]:
+    """The order as the replacement makes it, in trading.risk.limits_check's
+    terms (symbol, quantity, prices): judged as a new order."""
+    prices = {name: record.get(name) for name in ("limit_price", "stop_price")}
+    prices.update({k: v for k, v in ib_changes.items() if k in prices})
+    return {
+        "symbol": record["symbol"],
+        "quantity": ib_changes.get("quantity", record["quantity"]),
+        **prices,
+    }

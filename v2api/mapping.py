@@ -28,7 +28,7 @@ ORDER_STATUSES = {
     "SUBMITTED": "new",  # working at the exchange
     "PENDINGCANCEL": "pending_cancel",
     "APICANCELLED": "canceled",  # cancelled before IB's servers had it
-    "CANCELLED": "canceled",  # by a request, by IB, or at the end of its time in force
+    "CANCELLED": "canceled",  # by a request or by IB (at the close of its day: expired)
     "FILLED": "filled",
     "INACTIVE": "rejected",  # IB refused it (error 201 and the like)
 }
@@ -67,13 +67,19 @@ DEFAULT_TIME_IN_FORCE = "day"  # IB's own default, also for a TIF it did not rep
 SIDES = {"BUY": "buy", "SELL": "sell", "SSHORT": "sell"}
 
 
-def order_status(ib_status: str, *, filled: float, quantity: float, has_parent: bool) -> str:
+def order_status(
+    ib_status: str, *, filled: float, quantity: float, has_parent: bool, expired: bool = False
+) -> str:
     """Alpaca's status for an order IB reports in ``ib_status``.
 
     A working order with some of it filled is partially_filled; a held child
     of a bracket (waiting for its parent) is held.  A cancelled order stays
-    canceled whatever was filled before (its filled_qty says how much)."""
+    canceled whatever was filled before (its filled_qty says how much), or is
+    expired when IB ended it at the close of its day (``expired``: the
+    worker's finding, trading.gateway.runtime)."""
     status = ib_status.replace(" ", "").upper()
+    if expired and status == "CANCELLED":
+        return "expired"
     if status in WORKING and 0 < filled < quantity:
         return "partially_filled"
     if status == "PRESUBMITTED" and has_parent:
@@ -141,26 +147,31 @@ def order_out(
         filled=filled,
         quantity=quantity,
         has_parent=bool(record.get("parent_perm_id")),
+        expired=bool(record.get("expired")),
     )
     created = record.get("placed_at") or now
     finished = record.get("finished_at")
     updated = record.get("updated_at") or finished or created
     kind = order_type(ib_type)
     avg = record.get("avg_fill_price")
+    perm_id, revision = int(record["perm_id"]), int(record.get("revision") or 0)
+    replaced_at = record.get("replaced_at")
+    if replaced_at is not None:
+        status = "replaced"
     out = {
-        "id": str(order_uuid(int(record["perm_id"]))),
+        "id": str(order_uuid(perm_id, revision)),
         "client_order_id": record["order_ref"] or "",
         "created_at": utc_z(created),
         "updated_at": utc_z(updated),
         "submitted_at": utc_z(created),
         "filled_at": _stamp(finished) if status == "filled" else None,
-        "expired_at": None,
+        "expired_at": _stamp(finished) if status == "expired" else None,
         "expires_at": None,
         "canceled_at": _stamp(finished) if status == "canceled" else None,
         "failed_at": _stamp(finished) if status == "rejected" else None,
-        "replaced_at": None,
-        "replaced_by": None,
-        "replaces": None,
+        "replaced_at": utc_z(replaced_at) if replaced_at is not None else None,
+        "replaced_by": str(order_uuid(perm_id, revision + 1)) if replaced_at is not None else None,
+        "replaces": str(order_uuid(perm_id, revision - 1)) if revision else None,
         "asset_id": str(asset_uuid(record["symbol"])),
         "symbol": record["symbol"],
         "asset_class": "us_equity",
@@ -216,6 +227,7 @@ def record_from_journal(row: dict[str, Any]) -> dict[str, Any]:
         "placed_at": row["placed_at"],
         "updated_at": _history_time(row["status_history"]) or row["placed_at"],
         "finished_at": row["finished_at"],
+        "expired": bool(row.get("expired")),
     }
 
 
@@ -242,6 +254,7 @@ def record_from_finished(data: dict[str, Any], stored: dict[str, Any] | None) ->
         "placed_at": base.get("placed_at") or data.get("placed_at"),
         "updated_at": data.get("finished_at"),
         "finished_at": base.get("finished_at") or data.get("finished_at"),
+        "expired": bool(data.get("expired") or base.get("expired")),
     }
 
 
@@ -262,6 +275,7 @@ JOURNAL_FIELDS = (
     "placed_at",
     "status_history",
     "finished_at",
+    "expired",
 )
 
 
@@ -301,6 +315,32 @@ def record_from_mirror(row: dict[str, Any], stored: dict[str, Any] | None) -> di
         "trail_stop_price": row.get("trailStopPrice"),
         "outside_rth": bool(row.get("outsideRth")),
         "oca_group": row.get("ocaGroup") or "",
+    }
+
+
+# A replaced order's fields (v2api.models.OrderReplacement.before), as records have them.
+REPLACED_FIELDS = ("quantity", "limit_price", "stop_price", "trail_percent", "tif", "order_ref")
+
+
+def replaced_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """What a replacement keeps of the order it replaces (JSON: floats, text)."""
+    return {
+        name: float(record[name]) if isinstance(record.get(name), Decimal) else record.get(name)
+        for name in REPLACED_FIELDS
+    }
+
+
+def record_replaced(
+    record: dict[str, Any], *, revision: int, before: dict[str, Any], replaced_at: dt.datetime
+) -> dict[str, Any]:
+    """The order as it stood at ``revision``, replaced at ``replaced_at``:
+    its fields then, its fills and times as IB's one order has them."""
+    return {
+        **record,
+        **{name: before.get(name) for name in REPLACED_FIELDS if name in before},
+        "revision": revision,
+        "replaced_at": replaced_at,
+        "updated_at": replaced_at,
     }
 
 

@@ -23,3 +23,33 @@ class ClientOrderId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_order_id} -> {self.perm_id or 'placing'}"
+
+
+class OrderReplacement(models.Model):
+    """A replacement of an order (PATCH /v2/orders/{id}).  IB changes the
+    order in place (same permId); Alpaca's client sees a new order that
+    ``replaces`` the old one, the old one ``replaced`` (``replaced_by``).  The
+    order's ids are its permId and revision (v2api.ids); this row is revision
+    ``revision``, written before the change is sent (two replacements of one
+    revision collide here, in the database), ``confirmed`` once IB has
+    acknowledged it.  ``before`` is the order as it stood (Alpaca's fields),
+    what its old id still shows."""
+
+    perm_id = models.BigIntegerField()
+    revision = models.PositiveIntegerField()
+    client_order_id = models.CharField(
+        max_length=128, help_text="The new order's client_order_id (IB's orderRef after it)"
+    )
+    before = models.JSONField(help_text="The replaced order's qty, prices, time in force, id")
+    confirmed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["perm_id", "revision"], name="one_replacement_a_revision"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.perm_id} revision {self.revision}"

@@ -100,8 +100,9 @@ ORDER_EXAMPLE = OpenApiExample(
 )
 
 ERRORS = {
-    403: "Forbidden: trading halted (kill switch), a pre-trade limit, a live account "
-    "while live trading is off, or a token that may only read",
+    403: "Forbidden: trading halted (kill switch), a pre-trade limit, IB's margin check "
+    "(insufficient buying power), a live account while live trading is off, or a token "
+    "that may only read",
     404: "Not found",
     422: "Invalid input (the message names each field), a field Alpaca has that is not "
     "supported yet, a duplicate client_order_id, or the order refused by IB",
@@ -126,9 +127,14 @@ ALPACA_ERROR_REF = "#/components/schemas/AlpacaErrorOut"
 
 
 def _alpaca_error(response: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """An error response in Alpaca's shape, keeping the examples the view gave."""
+    media: dict[str, Any] = {"schema": {"$ref": ALPACA_ERROR_REF}}
+    examples = response.get("content", {}).get("application/json", {}).get("examples")
+    if examples:
+        media["examples"] = examples
     return {
         "description": description or response.get("description", ""),
-        "content": {"application/json": {"schema": {"$ref": ALPACA_ERROR_REF}}},
+        "content": {"application/json": media},
     }
 
 
@@ -175,6 +181,10 @@ ORDER_RULES: dict[str, dict[str, Any]] = {
 }
 
 
+# PATCH's body: drf-spectacular names it Patched<serializer>Request.
+REPLACE_COMPONENTS = ("PatchedAlpacaReplaceOrderRequest", "PatchedAlpacaReplaceOrder")
+
+
 def postprocess(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular POSTPROCESSING_HOOKS: /v2's errors in Alpaca's shape,
     the order request's rules across fields."""
@@ -182,10 +192,16 @@ def postprocess(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[s
     for name, rules in ORDER_RULES.items():
         if name in components:
             components[name].update(rules)
+    for name in REPLACE_COMPONENTS:
+        if name in components:  # a replacement names what changes (its validate)
+            components[name]["anyOf"] = [{"required": [f]} for f in serializers.REPLACEABLE]
     for path in ORDER_BODY_PATHS:
         body = result.get("paths", {}).get(path, {}).get("post", {}).get("requestBody")
         if body is not None:
             body["required"] = True  # the order (a polymorphic body is optional by default)
+    replace = result.get("paths", {}).get(ALPACA_PREFIX + "/orders/{order_id}", {}).get("patch")
+    if replace is not None and "requestBody" in replace:
+        replace["requestBody"]["required"] = True  # what changes (PATCH's is optional by default)
     for path, operations in result.get("paths", {}).items():
         if not (path == ALPACA_PREFIX or path.startswith(ALPACA_PREFIX + "/")):
             continue

@@ -22,9 +22,9 @@ from trading.exceptions import GatewayUnavailable
 from trading.models import TradingControl
 from trading.wire import MIRROR_PREFIX
 from v2api import mapping, portfolio
-from v2api.exceptions import OrderUnknown, PositionNotFound
-from v2api.ids import parse_order_id
-from v2api.models import ClientOrderId
+from v2api.exceptions import OrderNotReplaceable, OrderUnknown, PositionNotFound
+from v2api.ids import order_uuid, parse_order
+from v2api.models import ClientOrderId, OrderReplacement
 
 # Alpaca's side -> IB's actions (a short sale is a sell).
 ACTIONS = {"buy": ["BUY"], "sell": ["SELL", "SSHORT"]}
@@ -105,7 +105,27 @@ def working_records(*, client_id: int | None = None) -> list[dict[str, Any]]:
     if client_id is not None:
         rows = [row for row in rows if row["clientId"] == client_id]
     stored = _stored([row["permId"] for row in rows])
-    return [mapping.record_from_mirror(row, stored.get(row["permId"])) for row in rows]
+    return _revised([mapping.record_from_mirror(row, stored.get(row["permId"])) for row in rows])
+
+
+def _revised(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records with their revision (v2api.models.OrderReplacement): a
+    replacement counts once IB acknowledged it, or once the order carries its
+    client_order_id (IB made it though its answer was lost).  One query."""
+    perm_ids = {r["perm_id"] for r in records}
+    if not perm_ids:
+        return records
+    rows = OrderReplacement.objects.filter(perm_id__in=perm_ids).values_list(
+        "perm_id", "revision", "client_order_id", "confirmed"
+    )
+    refs = {r["perm_id"]: r.get("order_ref") for r in records}
+    revisions: dict[int, int] = {}
+    for perm_id, revision, client_order_id, confirmed in rows:
+        if confirmed or refs.get(perm_id) == client_order_id:
+            revisions[perm_id] = max(revisions.get(perm_id, 0), revision)
+    for record in records:
+        record["revision"] = revisions.get(record["perm_id"], 0)
+    return records
 
 
 def _journal_page(
@@ -174,15 +194,13 @@ def orders_list(
         records += [finished.pop(r["perm_id"], r) for r in page if r["perm_id"] not in live]
         records += finished.values()
     records.sort(key=lambda r: (r["placed_at"] or now, r["perm_id"]), reverse=newest_first)
-    return mapping.orders_out(records[:limit], now=now, nested=nested)
+    return mapping.orders_out(_revised(records[:limit]), now=now, nested=nested)
 
 
 def order_get(*, order_id: str, nested: bool = False) -> dict[str, Any]:
     """One order by its id (404 for an id that names no order of IB's)."""
-    perm_id = parse_order_id(order_id)
-    if perm_id is None:
-        raise OrderUnknown()
-    return _order(perm_id, nested=nested)
+    perm_id, revision = order_id_check(order_id)
+    return _order(perm_id, nested=nested, revision=revision)
 
 
 def _records(perm_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -254,12 +272,53 @@ def _parents_found(
     ]
 
 
-def _order(perm_id: int, *, nested: bool = True) -> dict[str, Any]:
-    """One order by permId, its class and (``nested``) its legs."""
+def _order(perm_id: int, *, nested: bool = True, revision: int | None = None) -> dict[str, Any]:
+    """One order by permId, its class and (``nested``) its legs; as it is,
+    or as it stood at an older ``revision`` (replaced)."""
     records = _records([perm_id])
     if perm_id not in records:
         raise OrderUnknown()
+    _revised(list(records.values()))
+    current = records[perm_id]["revision"]
+    if revision is not None and revision > current:
+        raise OrderUnknown()
+    if revision is not None and revision < current:
+        replaced_by = OrderReplacement.objects.get(perm_id=perm_id, revision=revision + 1)
+        records[perm_id] = mapping.record_replaced(
+            records[perm_id],
+            revision=revision,
+            before=replaced_by.before,
+            replaced_at=replaced_by.created_at,
+        )
     return _with_legs(perm_id, records, nested=nested)
+
+
+def order_id_check(order_id: str) -> tuple[int, int]:
+    """The permId and revision of an order id of ours (404 for any other)."""
+    found = parse_order(order_id)
+    if found is None:
+        raise OrderUnknown()
+    return found
+
+
+def order_replaceable(*, perm_id: int, revision: int) -> dict[str, Any]:
+    """The working order's record that a replacement of ``revision`` would
+    change (its current revision): 404 for an unknown order, 422 for one that
+    finished or has been replaced since."""
+    records = _records([perm_id])
+    if perm_id not in records:
+        raise OrderUnknown()
+    record = _revised([records[perm_id]])[0]
+    if revision != record["revision"]:
+        raise OrderNotReplaceable(
+            "order has been replaced: replace the order that replaced it "
+            f"({order_uuid(perm_id, record['revision'])})"
+            if revision < record["revision"]
+            else "order not found"
+        )
+    if record.get("finished_at") or record["status"] in FINISHED_STATUSES:
+        raise OrderNotReplaceable("order is not open (filled, canceled or expired)")
+    return record
 
 
 def _with_legs(perm_id: int, records: dict[int, dict[str, Any]], *, nested: bool) -> dict[str, Any]:
@@ -282,7 +341,12 @@ def order_get_by_client_order_id(*, client_order_id: str) -> dict[str, Any]:
         .first()
     )
     if reserved:
-        return _order(reserved)
+        revision = (
+            OrderReplacement.objects.filter(perm_id=reserved, client_order_id=client_order_id)
+            .values_list("revision", flat=True)
+            .first()
+        )
+        return _order(reserved, revision=revision or 0)
     live, _ = mirror.read_optional("orders")
     row = next((r for r in live or [] if r.get("orderRef") == client_order_id), None)
     if row is not None:

@@ -317,6 +317,36 @@ class AlpacaOrdersQuery(QuerySerializer):
         return attrs
 
 
+REPLACEABLE = ("qty", "time_in_force", "limit_price", "stop_price", "trail")
+
+
+class AlpacaReplaceOrder(StrictSerializer):
+    """Alpaca's replacement of an order (PATCH /v2/orders/{id}): what changes."""
+
+    qty = AlpacaQuantityField(required=False, help_text="The new quantity (whole shares)")
+    time_in_force = serializers.ChoiceField(
+        choices=[t for t in TIME_IN_FORCE if t != "cls"], required=False
+    )
+    limit_price = AlpacaPriceField(required=False, help_text="Limit and stop-limit orders")
+    stop_price = AlpacaPriceField(required=False, help_text="Stop and stop-limit orders")
+    trail = AlpacaPriceField(
+        required=False,
+        help_text="Trailing stop: the new trailing amount, in dollars or in percent as the order's",
+    )
+    client_order_id = TextField(
+        required=False,
+        max_length=CLIENT_ORDER_ID_MAX_LENGTH,
+        help_text="Unique; the new order's (IB's orderRef). A UUID is generated when it is absent",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not set(REPLACEABLE) & set(attrs):
+            raise serializers.ValidationError(
+                "Name what to change: qty, time_in_force, limit_price, stop_price or trail."
+            )
+        return attrs
+
+
 class AlpacaOrderQuery(QuerySerializer):
     nested = serializers.BooleanField(
         default=False, help_text="true: a bracket's, oto's or oco's legs in its legs"

@@ -20,11 +20,11 @@ from trading.exceptions import DomainError, GatewayTimeout, WorkerError
 from trading.idempotency import Claim
 from trading.services import Actor
 from v2api import ib_orders, mapping, selectors
-from v2api.exceptions import DuplicateClientOrderId, OrderUnknown
+from v2api.exceptions import DuplicateClientOrderId, OrderNotReplaceable, OrderUnknown
 from v2api.ids import order_uuid, parse_order_id
-from v2api.models import ClientOrderId
+from v2api.models import ClientOrderId, OrderReplacement
 
-__all__ = ["Actor", "order_cancel", "order_submit", "orders_cancel_all"]
+__all__ = ["Actor", "order_cancel", "order_replace", "order_submit", "orders_cancel_all"]
 
 # Errors after which an order may stand at IB (sent, then cancelled for want
 # of an answer; or unknown): its client_order_id stays taken.  After any
@@ -71,6 +71,55 @@ def order_submit(
         ClientOrderId.objects.filter(pk=reservation.pk).update(perm_id=perm_ids[0])
     requested = ib_orders.requested_records(kind, data, perm_ids, placed_at=reservation.created_at)
     return selectors.order_placed(perm_ids=perm_ids, requests=requested)
+
+
+def order_replace(
+    *, order_id: str, changes: dict[str, Any], actor: Actor, claim: Claim | None = None
+) -> dict[str, Any]:
+    """Replace a working order (Alpaca's PATCH /v2/orders/{id}: qty,
+    time_in_force, limit_price, stop_price, trail, client_order_id).  IB
+    changes the order in place; the answer is Alpaca's new order, whose
+    ``replaces`` is the old one (v2api.models.OrderReplacement)."""
+    perm_id, revision = selectors.order_id_check(order_id)
+    client_order_id = changes.get("client_order_id") or str(uuid.uuid4())
+    reservation = _reserve(client_order_id, claim)  # the Idempotency-Key first
+    try:
+        record = selectors.order_replaceable(perm_id=perm_id, revision=revision)
+        refusal = ib_orders.replacement_refusal(record, changes)
+        if refusal:
+            raise OrderNotReplaceable(refusal)
+        try:
+            with transaction.atomic():
+                replacement = OrderReplacement.objects.create(
+                    perm_id=perm_id,
+                    revision=revision + 1,
+                    client_order_id=client_order_id,
+                    before=mapping.replaced_fields(record),
+                )
+        except IntegrityError:
+            raise OrderNotReplaceable("order is being replaced by another request") from None
+    except DomainError:
+        reservation.delete()
+        raise
+    ib_changes = ib_orders.replacement_changes(record, changes)
+    ib_changes["order_ref"] = client_order_id
+    try:
+        services.order_modify(
+            perm_id=perm_id,
+            changes=ib_changes,
+            order=ib_orders.replaced_order(record, ib_changes),
+            actor=actor,
+        )
+    except DomainError as exc:
+        if not isinstance(exc, MAY_HAVE_REACHED_IB):
+            # Nothing changed at IB: the old order stands, the ids are free.
+            replacement.delete()
+            reservation.delete()
+        raise
+    with transaction.atomic():
+        OrderReplacement.objects.filter(pk=replacement.pk).update(confirmed=True)
+        ClientOrderId.objects.filter(pk=reservation.pk).update(perm_id=perm_id)
+    return selectors.order_get(order_id=str(order_uuid(perm_id, revision + 1)), nested=True)
 
 
 def order_cancel(*, order_id: str, actor: Actor) -> None:

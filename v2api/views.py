@@ -14,22 +14,24 @@ from rest_framework.views import APIView
 from trading import auth, idempotency
 from trading.idempotency import Claim
 from trading.schema import IDEMPOTENCY_KEY
-from v2api import idempotent, selectors, serializers, services
+from v2api import examples, idempotent, selectors, serializers, services
 from v2api.auth import AlpacaKeyAuthentication
 from v2api.exceptions import AccountConfigurationFixed
-from v2api.schema import ORDER_EXAMPLE, ORDER_REQUEST, TAG, errors
+from v2api.schema import ORDER_REQUEST, TAG, errors
 
 ORDER_ID = OpenApiParameter(
     "order_id",
     {"type": "string", "format": "uuid"},
     OpenApiParameter.PATH,
     description="The order's id (derived from IB's permId)",
+    examples=[examples.ORDER_ID_PARAMETER],
 )
 SYMBOL_OR_ASSET_ID = OpenApiParameter(
     "symbol_or_asset_id",
     str,
     OpenApiParameter.PATH,
     description="A symbol (either case) or an asset id",
+    examples=[examples.SYMBOL_PARAMETER, examples.ASSET_ID_PARAMETER],
 )
 
 
@@ -58,6 +60,7 @@ class AccountView(V2View):
         tags=[TAG],
         summary="The account: equity, cash, buying power, market values",
         responses={200: serializers.AlpacaAccountOut, **errors(503)},
+        examples=[examples.ACCOUNT_OUT, examples.GATEWAY_DOWN],
     )
     def get(self, request: Request) -> Response:
         return Response(serializers.AlpacaAccountOut(selectors.account_get()).data)
@@ -68,6 +71,7 @@ class AccountConfigurationView(V2View):
         tags=[TAG],
         summary="The account's configuration (what this service does; none is a setting)",
         responses={200: serializers.AlpacaAccountConfigurationOut, **errors(503)},
+        examples=[examples.CONFIGURATION, examples.GATEWAY_DOWN],
     )
     def get(self, request: Request) -> Response:
         body = selectors.account_configuration_get()
@@ -78,6 +82,7 @@ class AccountConfigurationView(V2View):
         summary="Refused: IB has no such settings (403)",
         request={"application/json": {"type": "object"}},
         responses=errors(403),
+        examples=[examples.CONFIGURATION_REQUEST, examples.CONFIGURATION_FIXED],
     )
     def patch(self, request: Request) -> Response:
         raise AccountConfigurationFixed()
@@ -88,6 +93,7 @@ class PositionsView(V2View):
         tags=[TAG],
         summary="Open positions (stocks, options)",
         responses={200: serializers.AlpacaPositionOut(many=True), **errors(503)},
+        examples=[*examples.POSITIONS, examples.GATEWAY_DOWN],
     )
     def get(self, request: Request) -> Response:
         rows = selectors.positions_list()
@@ -100,6 +106,7 @@ class PositionView(V2View):
         summary="One open position, by symbol or asset id",
         parameters=[SYMBOL_OR_ASSET_ID],
         responses={200: serializers.AlpacaPositionOut, **errors(404, 503)},
+        examples=[examples.POSITION, examples.POSITION_NOT_FOUND, examples.GATEWAY_DOWN],
     )
     def get(self, request: Request, symbol_or_asset_id: str) -> Response:
         row = selectors.position_get(symbol_or_asset_id=symbol_or_asset_id)
@@ -112,6 +119,7 @@ class OrdersView(V2View):
         summary="Orders: open (working, from the gateway), closed (the journal) or all",
         parameters=[serializers.AlpacaOrdersQuery],
         responses={200: serializers.AlpacaOrderOut(many=True), **errors(503)},
+        examples=[*examples.ORDERS, examples.GATEWAY_DOWN],
     )
     def get(self, request: Request) -> Response:
         rows = selectors.orders_list(**_query(serializers.AlpacaOrdersQuery, request))
@@ -122,7 +130,16 @@ class OrdersView(V2View):
         summary="Place an order: market, limit, stop, stop_limit, trailing_stop; bracket, oco, oto",
         request=ORDER_REQUEST,
         parameters=[IDEMPOTENCY_KEY],
-        examples=[ORDER_EXAMPLE],
+        examples=[
+            *examples.ORDER_REQUESTS,
+            examples.ORDER,
+            examples.HALTED,
+            examples.ORDER_INVALID,
+            examples.FRACTIONAL_QTY,
+            examples.WORKER_FAILED,
+            examples.GATEWAY_DOWN,
+            examples.GATEWAY_TIMEOUT,
+        ],
         responses={200: serializers.AlpacaOrderOut, **errors(403, 422, 500, 503, 504)},
     )
     def post(self, request: Request) -> Response:
@@ -142,6 +159,7 @@ class OrdersView(V2View):
         "(207: a status per order)",
         operation_id="v2_orders_cancel_all",
         parameters=[serializers.AlpacaCancelAllQuery],
+        examples=[*examples.CANCEL_ALL, examples.GATEWAY_DOWN],
         responses={
             207: OpenApiResponse(
                 serializers.AlpacaCancelResultOut(many=True),
@@ -162,7 +180,13 @@ class OrderPreviewView(V2View):
         summary="IB's what-if of an order: commission, margins, equity with loan (places nothing)",
         operation_id="v2_order_preview",
         request=ORDER_REQUEST,
-        examples=[ORDER_EXAMPLE],
+        examples=[
+            *examples.ORDER_REQUESTS,
+            examples.PREVIEW,
+            examples.ORDER_INVALID,
+            examples.GATEWAY_DOWN,
+            examples.GATEWAY_TIMEOUT,
+        ],
         responses={200: serializers.AlpacaOrderPreviewOut, **errors(422, 500, 503, 504)},
     )
     def post(self, request: Request) -> Response:
@@ -178,6 +202,7 @@ class OrderView(V2View):
         summary="One order by id (working or finished)",
         parameters=[ORDER_ID, serializers.AlpacaOrderQuery],
         responses={200: serializers.AlpacaOrderOut, **errors(404)},
+        examples=[examples.ORDER, examples.BRACKET, examples.ORDER_NOT_FOUND],
     )
     def get(self, request: Request, order_id: str) -> Response:
         query = _query(serializers.AlpacaOrderQuery, request)
@@ -186,9 +211,40 @@ class OrderView(V2View):
 
     @extend_schema(
         tags=[TAG],
+        summary="Replace an order: IB changes it in place; the answer is the new order, "
+        "which replaces the old one (status replaced)",
+        operation_id="v2_order_replace",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=serializers.AlpacaReplaceOrder,
+        responses={200: serializers.AlpacaOrderOut, **errors(403, 404, 422, 500, 503, 504)},
+        examples=[
+            examples.REPLACE_REQUEST,
+            examples.REPLACED,
+            examples.NOT_REPLACEABLE,
+            examples.REPLACE_INVALID,
+            examples.ORDER_NOT_FOUND,
+        ],
+    )
+    def patch(self, request: Request, order_id: str) -> Response:
+        form = serializers.AlpacaReplaceOrder(data=request.data)
+        form.is_valid(raise_exception=True)
+        changes = dict(form.validated_data)
+        selectors.order_id_check(order_id)  # as invalid input: before the key is claimed
+
+        def replace(claim: Claim | None) -> Response:
+            body = services.order_replace(
+                order_id=order_id, changes=changes, actor=_actor(request), claim=claim
+            )
+            return Response(serializers.AlpacaOrderOut(body).data)
+
+        return idempotent.run_once(request, {"order_id": order_id, **changes}, replace)
+
+    @extend_schema(
+        tags=[TAG],
         summary="Cancel an order (204)",
         operation_id="v2_order_cancel",
         parameters=[ORDER_ID],
+        examples=[examples.ORDER_GONE, examples.GATEWAY_DOWN, examples.GATEWAY_TIMEOUT],
         responses={
             204: OpenApiResponse(description="Cancelled"),
             **errors(404, 500, 503, 504),
@@ -205,6 +261,7 @@ class OrderByClientOrderIdView(V2View):
         summary="One order by its client_order_id",
         parameters=[serializers.AlpacaClientOrderIdQuery],
         responses={200: serializers.AlpacaOrderOut, **errors(404)},
+        examples=[examples.ORDER, examples.ORDER_NOT_FOUND],
     )
     def get(self, request: Request) -> Response:
         query = _query(serializers.AlpacaClientOrderIdQuery, request)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from v2api import activities, pnl, positions, views
+from v2api import activities, examples, pnl, positions, views
 from v2api import serializers_account as forms
 from v2api.activities import FILL
 from v2api.schema import TAG, errors
@@ -22,27 +22,6 @@ ACTIVITY_TYPE = OpenApiParameter(
     OpenApiParameter.PATH,
     enum=[FILL],
     description="FILL (Alpaca's other activity types are not available from IB: 422)",
-)
-FILL_EXAMPLE = OpenApiExample(
-    "A partial fill",
-    [
-        {
-            "id": "20260105153406977::5a17e9c3-b2d4-8000-8000-000000000007",
-            "account_id": "5d8e5fbb-9a7e-5c3b-a1d4-23a1c5b0c2a7",
-            "activity_type": "FILL",
-            "transaction_time": "2026-01-05T15:34:06.977000Z",
-            "type": "partial_fill",
-            "price": "117.61",
-            "qty": "100",
-            "side": "buy",
-            "symbol": "XOM",
-            "leaves_qty": "150",
-            "cum_qty": "100",
-            "order_id": "e24fc749-8e41-8000-8000-0000075bcd15",
-            "order_status": "partially_filled",
-        }
-    ],
-    response_only=True,
 )
 
 
@@ -58,7 +37,7 @@ class ActivitiesView(V2View):
         summary="Account activities: the fills (FILL) from the journal, paged",
         operation_id="v2_account_activities",
         parameters=[forms.AlpacaAllActivitiesQuery],
-        examples=[FILL_EXAMPLE],
+        examples=[examples.FILL, examples.ACTIVITY_UNAVAILABLE],
         responses={200: forms.AlpacaFillActivityOut(many=True), **errors(422, 503)},
     )
     def get(self, request: Request) -> Response:
@@ -72,7 +51,7 @@ class ActivitiesByTypeView(V2View):
         summary="Account activities of one type: FILL (the fills from the journal), paged",
         operation_id="v2_account_activities_by_type",
         parameters=[ACTIVITY_TYPE, forms.AlpacaActivitiesQuery],
-        examples=[FILL_EXAMPLE],
+        examples=[examples.FILL, examples.ACTIVITY_UNAVAILABLE],
         responses={200: forms.AlpacaFillActivityOut(many=True), **errors(422, 503)},
     )
     def get(self, request: Request, activity_type: str) -> Response:
@@ -85,18 +64,7 @@ class PnlView(V2View):
     @extend_schema(
         tags=[TAG],
         summary="The account's P&L (IB's reqPnL): daily, unrealized, realized",
-        examples=[
-            OpenApiExample(
-                "P&L",
-                {
-                    "account_number": "DU1234567",
-                    "daily_pl": "-12.5",
-                    "unrealized_pl": "340.2",
-                    "realized_pl": "0",
-                },
-                response_only=True,
-            )
-        ],
+        examples=[examples.PNL, examples.GATEWAY_DOWN],
         responses={200: forms.AlpacaPnlOut, **errors(503)},
     )
     def get(self, request: Request) -> Response:
@@ -109,6 +77,7 @@ class PositionsCloseView(views.PositionsView):
         summary="Close every position, one market order each (207: a status per symbol)",
         operation_id="v2_positions_close_all",
         parameters=[forms.AlpacaCloseAllQuery],
+        examples=[*examples.CLOSE_ALL, examples.GATEWAY_DOWN],
         responses={
             207: OpenApiResponse(
                 forms.AlpacaClosePositionResultOut(many=True),
@@ -129,6 +98,15 @@ class PositionCloseView(views.PositionView):
         summary="Close a position (all, qty shares or a percentage): a market order",
         operation_id="v2_position_close",
         parameters=[SYMBOL_OR_ASSET_ID, forms.AlpacaClosePositionQuery],
+        examples=[
+            examples.CLOSE,
+            examples.HALTED,
+            examples.POSITION_NOT_FOUND,
+            examples.CLOSE_INVALID,
+            examples.WORKER_FAILED,
+            examples.GATEWAY_DOWN,
+            examples.GATEWAY_TIMEOUT,
+        ],
         responses={
             200: AlpacaOrderOut,
             **errors(403, 404, 422, 500, 503, 504),

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from v2api import examples
 from v2api import selectors_market as selectors
 from v2api import serializers_market as serializers
 from v2api.schema import TAG, errors
@@ -20,6 +21,7 @@ SYMBOL_OR_ASSET_ID = OpenApiParameter(
     str,
     OpenApiParameter.PATH,
     description="A symbol (either case), or the id of an asset GET /v2/assets lists",
+    examples=[examples.SYMBOL_PARAMETER, examples.ASSET_ID_PARAMETER],
 )
 
 
@@ -34,18 +36,7 @@ class ClockView(V2View):
         tags=[TAG],
         summary="The market clock: the gateway's time, open or not, the next open and close",
         responses={200: serializers.AlpacaClockOut, **errors(503)},
-        examples=[
-            OpenApiExample(
-                "Before the open",
-                {
-                    "timestamp": "2026-11-27T08:15:02.512345-05:00",
-                    "is_open": False,
-                    "next_open": "2026-11-27T09:30:00-05:00",
-                    "next_close": "2026-11-27T13:00:00-05:00",
-                },
-                response_only=True,
-            )
-        ],
+        examples=[examples.CLOCK, examples.GATEWAY_DOWN],
     )
     def get(self, request: Request) -> Response:
         return Response(serializers.AlpacaClockOut(selectors.clock_get()).data)
@@ -57,46 +48,11 @@ class CalendarView(V2View):
         summary="Trading days with their hours (NYSE: holidays closed, early closes 13:00)",
         parameters=[serializers.AlpacaCalendarQuery],
         responses={200: serializers.AlpacaCalendarDayOut(many=True), **errors(422)},
-        examples=[
-            OpenApiExample(
-                "The day after Thanksgiving",
-                [
-                    {
-                        "date": "2026-11-27",
-                        "open": "09:30",
-                        "close": "13:00",
-                        "session_open": "0400",
-                        "session_close": "1700",
-                        "settlement_date": "2026-11-30",
-                    }
-                ],
-                response_only=True,
-            )
-        ],
+        examples=[examples.CALENDAR, examples.CALENDAR_INVALID],
     )
     def get(self, request: Request) -> Response:
         days = selectors.calendar_list(**_query(serializers.AlpacaCalendarQuery, request))
         return Response(serializers.AlpacaCalendarDayOut(days, many=True).data)
-
-
-ASSET_EXAMPLE = {
-    "id": "528e3c53-2eb0-58ec-9ef0-b0f63057cfb7",
-    "class": "us_equity",
-    "exchange": "NASDAQ",
-    "symbol": "AAPL",
-    "name": "APPLE INC",
-    "status": "active",
-    "tradable": True,
-    "marginable": True,
-    "shortable": True,
-    "easy_to_borrow": False,
-    "fractionable": False,
-    "min_order_size": None,
-    "min_trade_increment": None,
-    "price_increment": 0.01,
-    "maintenance_margin_requirement": None,
-    "attributes": [],
-}
 
 
 class AssetsView(V2View):
@@ -106,7 +62,12 @@ class AssetsView(V2View):
         "symbols looked up before (IB's contract details)",
         parameters=[serializers.AlpacaAssetsQuery],
         responses={200: serializers.AlpacaAssetOut(many=True), **errors(422, 503, 504)},
-        examples=[OpenApiExample("AAPL", [ASSET_EXAMPLE], response_only=True)],
+        examples=[
+            examples.ASSET,
+            examples.ASSETS_INVALID,
+            examples.GATEWAY_DOWN,
+            examples.GATEWAY_TIMEOUT,
+        ],
     )
     def get(self, request: Request) -> Response:
         rows = selectors.assets_list(**_query(serializers.AlpacaAssetsQuery, request))
@@ -119,7 +80,12 @@ class AssetView(V2View):
         summary="One asset, by symbol (any IB knows) or asset id",
         parameters=[SYMBOL_OR_ASSET_ID],
         responses={200: serializers.AlpacaAssetOut, **errors(404, 503, 504)},
-        examples=[OpenApiExample("AAPL", ASSET_EXAMPLE, response_only=True)],
+        examples=[
+            examples.ASSET,
+            examples.ASSET_NOT_FOUND,
+            examples.GATEWAY_DOWN,
+            examples.GATEWAY_TIMEOUT,
+        ],
     )
     def get(self, request: Request, symbol_or_asset_id: str) -> Response:
         row = selectors.asset_get(symbol_or_asset_id=symbol_or_asset_id)

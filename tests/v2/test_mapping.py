@@ -85,6 +85,24 @@ def test_an_order_id_gives_back_its_perm_id(perm_id: int) -> None:
     assert (order_id.version, order_id.variant) == (8, uuid.RFC_4122)
 
 
+@pytest.mark.parametrize("perm_id", [1, 1788680597, 2**62, ids.MAX_PERM_ID])
+@pytest.mark.parametrize("revision", [1, 2, ids.MAX_REVISION])
+def test_a_replacements_id_gives_back_its_perm_id_and_revision(perm_id: int, revision: int) -> None:
+    order_id = ids.order_uuid(perm_id, revision)
+
+    assert order_id != ids.order_uuid(perm_id)
+    assert ids.order_of(order_id) == (perm_id, revision)
+    assert ids.parse_order(str(order_id)) == (perm_id, revision)
+    assert ids.perm_id_of(order_id) == perm_id
+    assert (order_id.version, order_id.variant) == (8, uuid.RFC_4122)
+
+
+@pytest.mark.parametrize("revision", [-1, ids.MAX_REVISION + 1])
+def test_a_revision_out_of_range_is_refused(revision: int) -> None:
+    with pytest.raises(ValueError, match="not a revision"):
+        ids.order_uuid(1788680597, revision)
+
+
 def test_order_and_asset_ids_are_stable_across_releases() -> None:
     """Pinned: a client stores these ids; a change of derivation would orphan them."""
     assert str(ids.order_uuid(1788680597)) == "e24fc749-8e41-8000-8000-00006a9d1995"

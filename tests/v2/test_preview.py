@@ -93,8 +93,10 @@ def test_a_preview_the_account_could_not_take_is_ibs_refusal(api: Stack, trade_k
         "/v2/orders/preview", body(qty="1000000", limit_price="230"), headers=trade_key.headers
     )
 
-    assert response.status_code == 422, response.text
+    # IB's margin check: Alpaca's "insufficient buying power", 403.
+    assert response.status_code == 403, response.text
     assert response.json()["message"].startswith("Failed to preview limit order:")
+    assert "EQUITY WITH LOAN" in response.json()["message"]
 
 
 def test_a_read_token_may_not_preview(api: Stack, read_key: Key) -> None:

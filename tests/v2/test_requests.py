@@ -217,6 +217,7 @@ def test_the_status_table_differs_from_the_root_only_where_alpaca_does() -> None
     assert {cls.__name__: status for cls, status in ALPACA_STATUSES.items()} == {
         "ValidationError": 422,
         "InvalidIdempotencyKey": 422,
+        "InsufficientFunds": 403,
         "OrderRejected": 422,
         "LimitExceeded": 403,
     }

@@ -130,6 +130,19 @@ class Connection:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
+    def heartbeat(self) -> dict[str, Any]:
+        """The worker's heartbeat in the mirror: the gateway's state, now."""
+        return {
+            "connected": self.connected and not self.unresponsive,
+            "server_version": self.server_version,
+            "account": self.account,
+            "client_id": settings.IB_CLIENT_ID,
+            "host": settings.IB_HOST,
+            "port": settings.IB_PORT,
+            "last_error": self.last_error,
+            "ts": time.time(),
+        }
+
     async def current_time(self, timeout: float) -> tuple[float, dt.datetime]:
         """reqCurrentTime: when it was sent (our clock) and the gateway's
         answer.  ib_async keeps one future for it, so a second request while

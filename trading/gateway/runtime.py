@@ -3,7 +3,8 @@ Celery worker, and the parts it wires together with callbacks.
 
     connection   the IB client, kept connected; IB's messages by code
     session      working orders, warnings and fills, as the mirror shows them
-    orders       placing and cancelling, each ending in an Outcome
+    orders       placing (and order_changes: cancel, modify), each an Outcome
+    lookups      /v2's clock, trading hours, contract details; expiry: DAY orders
     reconcile    orphan intents of a worker that died mid-order
     publisher    the state mirror's writes (a thread)
     journal_feed IB's events into the journal (a thread)
@@ -28,6 +29,7 @@ from django.conf import settings
 from trading import wire
 from trading.gateway import mapping
 from trading.gateway.connection import Connection, DecoderTaps
+from trading.gateway.expiry import Expiry
 from trading.gateway.history import history_fetch
 from trading.gateway.intake import Intake
 from trading.gateway.intents import InFlight, intent_store
@@ -57,7 +59,7 @@ class GatewayRuntime:
             on_connected=self._after_connect,
             on_disconnected=self._on_disconnected,
             on_order_message=self._on_order_message,
-            on_state=self._beat,
+            on_state=lambda: self.publisher.beat(),
         )
         self.ib = self.connection.ib
         self.intents = intent_store()
@@ -70,12 +72,18 @@ class GatewayRuntime:
             intents=self.intents,
             in_flight=self.in_flight,
         )
-        self.publisher = Publisher(heartbeat=self.heartbeat)
+        self.publisher = Publisher(heartbeat=self.connection.heartbeat)
         self.lookups = Lookups(
             self.ib,
             ready=self.connection.ready,
             publish=self.publisher.offer,
             current_time=self.connection.current_time,
+        )
+        self.expiry = Expiry(
+            lookups=self.lookups,
+            session=self.session,
+            cancels_sent=self.desk.changes.cancels_sent,
+            expired=self._on_expired,
         )
         self.journal = JournalFeed(
             fetch_history=self.fetch_history,
@@ -89,7 +97,6 @@ class GatewayRuntime:
                 finished=lambda ids: self.in_flight.discard(*ids),
             )
         self.dirty: set[str] = set()  # sections of the mirror to publish
-        self._expiry_checks: set[asyncio.Future[None]] = set()
         self.changed = asyncio.Event()
         self._subscribe()
 
@@ -100,7 +107,7 @@ class GatewayRuntime:
         ib.openOrderEvent += self._on_order
         ib.orderStatusEvent += self._on_order
         for event in (ib.openOrderEvent, ib.orderStatusEvent, ib.execDetailsEvent):
-            event += self.desk.on_order_event
+            event += self.desk.signals.on_order_event
         # Each event changes one section; an order's own events only "orders".
         ib.accountValueEvent += lambda *_: self._on_change("account")
         ib.updatePortfolioEvent += lambda *_: self._on_change("positions")
@@ -183,24 +190,8 @@ class GatewayRuntime:
         self.session.forget_orders()
 
     def _on_order_message(self, order_id: int, code: int, message: str) -> None:
-        self.desk.on_order_message(order_id, code, message)
+        self.desk.signals.on_order_message(order_id, code, message)
         self._on_change("orders")  # a warning shows on the order's row
-
-    def _beat(self) -> None:
-        self.publisher.beat()
-
-    def heartbeat(self) -> dict[str, Any]:
-        conn = self.connection
-        return {
-            "connected": conn.connected and not conn.unresponsive,
-            "server_version": conn.server_version,
-            "account": conn.account,
-            "client_id": settings.IB_CLIENT_ID,
-            "host": settings.IB_HOST,
-            "port": settings.IB_PORT,
-            "last_error": conn.last_error,
-            "ts": time.time(),
-        }
 
     # --- IB's events (gateway loop) ----------------------------------------------------
 
@@ -224,29 +215,12 @@ class GatewayRuntime:
         self.session.track(trade)
         if trade.order.permId:
             self.journal.put(("order", mapping.order_data(trade)))
-            if self._may_have_expired(trade):
-                task = asyncio.ensure_future(self._check_expiry(trade))
-                self._expiry_checks.add(task)
-                task.add_done_callback(self._expiry_checks.discard)
+            self.expiry.on_order(trade)
         self._on_change("orders")
 
-    def _may_have_expired(self, trade: Any) -> bool:
-        """A DAY order cancelled, not by this service: IB's end of its day, if
-        the session is over (``_check_expiry``), else a cancel from TWS or
-        another client."""
-        return (
-            trade.order.tif == "DAY"
-            and mapping.order_status(trade) == "Cancelled"
-            and trade.order.permId not in self.desk.cancels_sent
-        )
-
-    async def _check_expiry(self, trade: Any) -> None:
-        # The clock first: a simulator's clock moved to the close shows here.
-        await self.lookups.refresh_shared()
-        if self.lookups.in_session(outside_rth=bool(trade.order.outsideRth)) is False:
-            self.session.expire(trade)
-            self.journal.put(("order", mapping.order_data(trade, expired=True)))
-            self._on_change("orders")
+    def _on_expired(self, trade: Any) -> None:
+        self.journal.put(("order", mapping.order_data(trade, expired=True)))
+        self._on_change("orders")
 
     def _on_change(self, *sections: str) -> None:
         if self.intake is not None and "orders" in sections:

@@ -9,6 +9,7 @@ checks the same again."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -69,22 +70,52 @@ def _run(op: str, log: OrderRequestLog, admit: bus.Admit, **args: Any) -> Outcom
             audit.outcome_recorded(log.pk, fields)
 
 
-def _open(endpoint: str, body: dict[str, Any], actor: Actor, claim: Claim | None) -> audit.Opened:
-    """The audit row, the kill switch and the Idempotency-Key's claim: one
-    transaction, one round trip without a key."""
+def _open(
+    endpoint: str,
+    body: dict[str, Any],
+    actor: Actor,
+    claim: Claim | None,
+    also: Callable[[], object] | None = None,
+) -> audit.Opened:
+    """The audit row, the kill switch, the Idempotency-Key's claim and
+    ``also`` (the caller's own record of the request): one transaction, one
+    round trip with neither."""
+    steps = [step for step in (claim.make if claim else None, also) if step is not None]
+
+    def first() -> None:
+        for step in steps:
+            step()
+
     return audit.request_opened(
-        endpoint=endpoint, body=body, actor=actor, also=claim.make if claim else None
+        endpoint=endpoint, body=body, actor=actor, also=first if steps else None
     )
 
 
 def order_place(
-    *, kind: str, data: dict[str, Any], actor: Actor, claim: Claim | None = None
+    *,
+    kind: str,
+    data: dict[str, Any],
+    actor: Actor,
+    claim: Claim | None = None,
+    also: Callable[[], DomainError | None] | None = None,
 ) -> list[int]:
     """Place an order of ``kind`` (trading.gateway.order_building's: a single
-    order, or a bracket, oto or oco); returns the permIds of its orders."""
-    opened = _open(f"order/{kind}", data, actor, claim)
+    order, or a bracket, oto or oco); returns the permIds of its orders.
+    ``also`` writes in the audit row's transaction (v2api's client_order_id)
+    and may refuse the request (refused like a limit, after the commit)."""
+    refusals: list[DomainError] = []
+
+    def also_recorded() -> None:
+        assert also is not None
+        refusal = also()
+        if refusal is not None:
+            refusals.append(refusal)
+
+    opened = _open(f"order/{kind}", data, actor, claim, also_recorded if also else None)
     log = opened.row
     try:
+        if refusals:
+            raise refusals[0]
         risk.halt_check(opened.halted)
         risk.limits_check(data=data)
     except DomainError as exc:

@@ -9,12 +9,17 @@ from django.db import models
 
 
 class ClientOrderId(models.Model):
-    """A client_order_id, reserved before its order is sent (v2api.services);
-    released again when nothing reached IB (refused, gateway down)."""
+    """A client_order_id, reserved before its order is sent, in the audit
+    row's transaction (v2api.services); released again when nothing reached
+    IB (refused, gateway down).  The order is found by IB's orderRef, which
+    carries it; ``perm_id`` is set once the order is replaced (IB's orderRef
+    is then the new order's)."""
 
     client_order_id = models.CharField(max_length=128, unique=True)
     perm_id = models.BigIntegerField(
-        null=True, blank=True, help_text="IB's permId once placed; null while being placed"
+        null=True,
+        blank=True,
+        help_text="IB's permId, set when the order is replaced (else found by its orderRef)",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -22,7 +27,7 @@ class ClientOrderId(models.Model):
         verbose_name = "client order id"
 
     def __str__(self) -> str:
-        return f"{self.client_order_id} -> {self.perm_id or 'placing'}"
+        return f"{self.client_order_id} -> {self.perm_id or 'orderRef'}"
 
 
 class OrderReplacement(models.Model):

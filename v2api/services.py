@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from journal.durability import commit_without_flush_wait
@@ -33,10 +33,11 @@ MAY_HAVE_REACHED_IB = (GatewayTimeout, WorkerError)
 
 
 def _reserve(client_order_id: str, claim: Claim | None) -> ClientOrderId:
-    """Take the id in its own committed transaction, before anything is sent:
-    a concurrent request with the same id collides here, in the database.
-    The Idempotency-Key is claimed first, so that a retry with the key
-    replays the first answer instead of colliding with its own id."""
+    """A replacement's id, in its own committed transaction before anything
+    is sent (as an order's, ``order_submit``): a concurrent request with the
+    same id collides here.  The Idempotency-Key is claimed first, so that a
+    retry with the key replays the first answer instead of colliding with
+    its own id."""
     if claim is not None:
         with transaction.atomic():
             claim.make()  # KeyTaken: trading.idempotency replays the first answer
@@ -48,6 +49,23 @@ def _reserve(client_order_id: str, claim: Claim | None) -> ClientOrderId:
         raise DuplicateClientOrderId() from None
 
 
+def _take(client_order_id: str) -> int | None:
+    """Reserve the id in one statement, no savepoint: its row's id, or None
+    when another order has it (``ON CONFLICT DO NOTHING``)."""
+    meta = ClientOrderId._meta
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({qn('client_order_id')}, {qn('created_at')}) "
+        f"VALUES (%s, %s) ON CONFLICT ({qn('client_order_id')}) DO NOTHING "
+        f"RETURNING {qn(str(meta.pk.column))}"
+    )
+    created_at = meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [client_order_id, created_at])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 def order_submit(
     *, order: dict[str, Any], actor: Actor, claim: Claim | None = None
 ) -> dict[str, Any]:
@@ -55,21 +73,35 @@ def order_submit(
     terms by v2api.ib_orders); returns Alpaca's order object (a bracket, oto
     or oco with its legs)."""
     client_order_id = order.get("client_order_id") or str(uuid.uuid4())
-    reservation = _reserve(client_order_id, claim)
     kind, data = ib_orders.order_request(order, order_ref=client_order_id)
+    reserved: list[int] = []
+
+    def reserve() -> DomainError | None:
+        """In the audit row's transaction, after the Idempotency-Key's claim
+        (a retry with the key replays the first answer instead of colliding
+        with its own id): a concurrent request with the same id collides
+        here, in the database, before anything is sent; refused, audited."""
+        if claim is None:
+            commit_without_flush_wait()  # (journal.durability: as the audit row)
+        pk = _take(client_order_id)
+        if pk is None:
+            return DuplicateClientOrderId()
+        reserved.append(pk)
+        return None
+
+    placed_at = timezone.now()
     try:
-        perm_ids = services.order_place(kind=kind, data=data, actor=actor)
+        perm_ids = services.order_place(
+            kind=kind, data=data, actor=actor, claim=claim, also=reserve
+        )
     except DomainError as exc:
-        if not isinstance(exc, MAY_HAVE_REACHED_IB):
-            reservation.delete()
+        if reserved and not isinstance(exc, MAY_HAVE_REACHED_IB):
+            # Nothing reached IB: the id is free for a corrected retry.
+            ClientOrderId.objects.filter(pk=reserved[0]).delete()
         raise
-    with transaction.atomic():
-        # Lost only with a crash of the database server in the next half
-        # second: the lookup by client_order_id then finds the order by its
-        # orderRef (selectors.order_get_by_client_order_id).
-        commit_without_flush_wait()
-        ClientOrderId.objects.filter(pk=reservation.pk).update(perm_id=perm_ids[0])
-    requested = ib_orders.requested_records(kind, data, perm_ids, placed_at=reservation.created_at)
+    # The reservation keeps no permId: the lookup by client_order_id finds the
+    # order by IB's orderRef (selectors.order_get_by_client_order_id).
+    requested = ib_orders.requested_records(kind, data, perm_ids, placed_at=placed_at)
     return selectors.order_placed(perm_ids=perm_ids, requests=requested)
 
 
@@ -118,7 +150,17 @@ def order_replace(
         raise
     with transaction.atomic():
         OrderReplacement.objects.filter(pk=replacement.pk).update(confirmed=True)
+        # Both ids name the order now: the replaced one stays findable by its
+        # client_order_id, though IB's orderRef is the new one.
         ClientOrderId.objects.filter(pk=reservation.pk).update(perm_id=perm_id)
+        old_ref = record["order_ref"]
+        if old_ref:
+            ClientOrderId.objects.filter(client_order_id=old_ref, perm_id__isnull=True).update(
+                perm_id=perm_id
+            )
+            ClientOrderId.objects.get_or_create(
+                client_order_id=old_ref, defaults={"perm_id": perm_id}
+            )
     return selectors.order_get(order_id=str(order_uuid(perm_id, revision + 1)), nested=True)
 
 

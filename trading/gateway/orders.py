@@ -30,6 +30,7 @@ log = logging.getLogger("trading.gateway")
 STATUS_GRACE = 0.25
 NOT_SENT = "deadline passed before the order could be sent"
 IMMEDIATE = frozenset({"IOC", "FOK"})  # times in force that end at once
+WHAT_IF_REFUSAL_GRACE = 2.0  # seconds a what-if short of margin waits for IB's 201
 
 
 class OrderDesk:
@@ -258,13 +259,18 @@ class OrderDesk:
             answer = self.ib.whatIfOrderAsync(contract, order)
         try:
             state = await asyncio.wait_for(answer, max(deadline - time.time(), 0.01))
+            if isinstance(state, OrderState) and _short_of_margin(state):
+                # IB answers such an order, then refuses it (201): wait for that.
+                end = min(deadline, time.time() + WHAT_IF_REFUSAL_GRACE)
+                while request_id not in self.errors and time.time() < end:
+                    await self.signals.wait_for_change(end - time.time())
         except TimeoutError:
             state = None
         finally:
             error = self.errors.pop(request_id, None)
         if error is not None:
             return Outcome.fail(
-                OutcomeKind.REJECTED, f"Failed to preview {kind} order: {error[1]}", error[0]
+                rejection_kind(*error), f"Failed to preview {kind} order: {error[1]}", error[0]
             )
         if not isinstance(state, OrderState) or not state.initMarginAfter:
             return Outcome.fail(
@@ -302,6 +308,15 @@ def _what_if(state: OrderState) -> dict[str, Any]:
     out["commission_currency"] = state.commissionCurrency or None
     out["warning_text"] = state.warningText or ""
     return out
+
+
+def _short_of_margin(state: OrderState) -> bool:
+    """Whether the what-if's equity with loan after stays below its initial
+    margin after: IB then refuses the order after answering it."""
+    try:
+        return float(state.equityWithLoanAfter) < float(state.initMarginAfter)
+    except (TypeError, ValueError):
+        return False
 
 
 def _ran_out(trade: Trade) -> bool:

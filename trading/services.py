@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 
@@ -35,6 +35,15 @@ __all__ = [
 # How long the web waits beyond the deadline the worker enforces, so the
 # worker's own answer (placed, rejected, expired) arrives before we give up.
 RESULT_GRACE = 2.0
+
+
+class Placed(NamedTuple):
+    """An order placed: the permIds of its orders, in sending order, and
+    IB's status of each when it acknowledged them (PreSubmitted, Submitted,
+    Filled...; trading.gateway.orders waits briefly for the first)."""
+
+    perm_ids: list[int]
+    statuses: list[str]
 
 
 def _run(op: str, log: OrderRequestLog, admit: bus.Admit, **args: Any) -> Outcome:
@@ -98,9 +107,10 @@ def order_place(
     actor: Actor,
     claim: Claim | None = None,
     also: Callable[[], DomainError | None] | None = None,
-) -> list[int]:
+) -> Placed:
     """Place an order of ``kind`` (trading.gateway.order_building's: a single
-    order, or a bracket, oto or oco); returns the permIds of its orders.
+    order, or a bracket, oto or oco); returns the permIds of its orders and
+    IB's status of each as it acknowledged them.
     ``also`` writes in the audit row's transaction (v2api's client_order_id)
     and may refuse the request (refused like a limit, after the commit)."""
     refusals: list[DomainError] = []
@@ -129,7 +139,9 @@ def order_place(
     outcome = _run(
         "place", log, admit, kind=kind, data=data, request_id=log.pk, live_scope=live_scope
     )
-    return [int(p) for p in outcome["perm_ids"]]
+    perm_ids = [int(p) for p in outcome["perm_ids"]]
+    statuses = [str(s) for s in outcome.get("statuses") or [""] * len(perm_ids)]
+    return Placed(perm_ids, statuses)
 
 
 def order_modify(

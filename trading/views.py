@@ -230,10 +230,10 @@ class _PlaceOrderView(APIView):
         data = dict(form.validated_data)
 
         def place(claim: idempotency.Claim | None) -> Response:
-            perm_ids = services.order_place(
+            placed = services.order_place(
                 kind=self.kind, data=data, actor=_actor(request), claim=claim
             )
-            body = {"status": f"✅ {self.label} order sent", "permId": perm_ids[0]}
+            body = {"status": f"✅ {self.label} order sent", "permId": placed.perm_ids[0]}
             return Response(serializers.OrderSentResponse(body).data)
 
         return idempotency.run_once(_key(request), request.path, data, place)
@@ -356,10 +356,10 @@ class BracketOrderView(APIView):
         data = dict(form.validated_data)
 
         def place(claim: idempotency.Claim | None) -> Response:
-            perm_ids = services.order_place(
+            placed = services.order_place(
                 kind="bracket", data=data, actor=_actor(request), claim=claim
             )
-            body = {"status": "✅ Bracket order sent", "permIds": perm_ids}
+            body = {"status": "✅ Bracket order sent", "permIds": placed.perm_ids}
             return Response(serializers.BracketSentResponse(body).data)
 
         return idempotency.run_once(_key(request), request.path, data, place)

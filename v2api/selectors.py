@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from journal.models import Order
-from journal.vocabulary import FINISHED_STATUSES
+from journal.vocabulary import FINISHED_STATUSES, WORKING_STATUSES
 from trading import mirror
 from trading import selectors as trading_selectors
 from trading.exceptions import GatewayUnavailable
@@ -362,12 +362,21 @@ def order_get_by_client_order_id(*, client_order_id: str) -> dict[str, Any]:
     return _order(perm_id)
 
 
-def order_placed(*, perm_ids: list[int], requests: list[dict[str, Any]]) -> dict[str, Any]:
-    """The order just placed (its first order, with its legs nested), from
-    one read of the mirror and no query: the request is the base (its times,
-    prices and links), the mirror's working or just-finished order the newer
-    word on its status and quantities.  An order the mirror does not list yet
-    is answered as requested and acknowledged by IB (status accepted)."""
+def order_placed(
+    *, perm_ids: list[int], requests: list[dict[str, Any]], statuses: list[str]
+) -> dict[str, Any]:
+    """The order just placed (its first order, with its legs nested), with no
+    query: the request is the base (its times, prices and links).  Orders IB
+    acknowledged as working take the status it acknowledged them in (the
+    answer's snapshot, as Alpaca's); for one that finished at once (a market
+    order filled), one read of the mirror has its fills.  An order the
+    mirror does not list yet is answered as requested (status accepted)."""
+    if all(status in WORKING_STATUSES for status in statuses):
+        acknowledged = {
+            perm_id: {**request, "status": status}
+            for perm_id, request, status in zip(perm_ids, requests, statuses, strict=True)
+        }
+        return _with_legs(perm_ids[0], acknowledged, nested=True)
     live, extra = mirror.read_optional("orders", mirror.FINISHED_ORDERS)
     working = {row.get("permId"): row for row in mapping.parents_linked(live or [])}
     finished = {data["perm_id"]: data for data in extra[mirror.FINISHED_ORDERS] or []}

@@ -91,9 +91,7 @@ def order_submit(
 
     placed_at = timezone.now()
     try:
-        perm_ids = services.order_place(
-            kind=kind, data=data, actor=actor, claim=claim, also=reserve
-        )
+        placed = services.order_place(kind=kind, data=data, actor=actor, claim=claim, also=reserve)
     except DomainError as exc:
         if reserved and not isinstance(exc, MAY_HAVE_REACHED_IB):
             # Nothing reached IB: the id is free for a corrected retry.
@@ -101,8 +99,10 @@ def order_submit(
         raise
     # The reservation keeps no permId: the lookup by client_order_id finds the
     # order by IB's orderRef (selectors.order_get_by_client_order_id).
-    requested = ib_orders.requested_records(kind, data, perm_ids, placed_at=placed_at)
-    return selectors.order_placed(perm_ids=perm_ids, requests=requested)
+    requested = ib_orders.requested_records(kind, data, placed.perm_ids, placed_at=placed_at)
+    return selectors.order_placed(
+        perm_ids=placed.perm_ids, requests=requested, statuses=placed.statuses
+    )
 
 
 def order_replace(

@@ -20,6 +20,10 @@ from __future__ import annotations
 
 from django.db import connection
 
+# The same, for a statement sent with it in one query string outside a
+# transaction: PostgreSQL runs the statements of one string as one transaction.
+WITHOUT_FLUSH_WAIT = "SET LOCAL synchronous_commit TO OFF; "
+
 
 def commit_without_flush_wait() -> None:
     """Call first inside ``transaction.atomic()``: that transaction's commit

@@ -41,7 +41,7 @@ from typing import Any
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from journal.durability import commit_without_flush_wait
+from journal.durability import WITHOUT_FLUSH_WAIT, commit_without_flush_wait
 from trading.exceptions import OUTCOME_ERRORS, DomainError
 from trading.models import ApiToken, OrderRequestLog, TradingControl
 from trading.wire import Outcome
@@ -66,12 +66,25 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """A caller's own write that goes with the audit row: in its transaction
+    and its round trip (v2api's client_order_id).  ``check`` reads the row
+    it returned (None: none) and may refuse the request, after the commit."""
+
+    sql: str
+    params: list[Any]
+    check: Callable[[tuple[Any, ...] | None], DomainError | None]
+
+
+@dataclass(frozen=True)
 class Opened:
     """A request's audit row, and the kill switch as the same statement read
-    it: its reason ("" when none was given), or None while trading is on."""
+    it: its reason ("" when none was given), or None while trading is on;
+    what the caller's statement returned."""
 
     row: OrderRequestLog
     halted: str | None
+    found: tuple[Any, ...] | None = None
 
 
 def request_opened(
@@ -80,11 +93,13 @@ def request_opened(
     body: dict[str, Any],
     actor: Actor,
     also: Callable[[], object] | None = None,
+    statement: Statement | None = None,
 ) -> Opened:
     """Write the request's row (committed when this returns) and read the
     kill switch in the same statement.  ``also`` writes more in the same
     transaction, before the row (the Idempotency-Key's record: a duplicate
-    key raises there, and nothing is written)."""
+    key raises there, and nothing is written); ``statement`` too, in the
+    row's round trip."""
     row = OrderRequestLog(
         endpoint=endpoint,
         client=actor.client,
@@ -93,10 +108,10 @@ def request_opened(
         body=body,
     )
     if also is None:
-        return Opened(row, _insert_reading_halt(row))
+        return _insert_reading_halt(row, statement)
     with transaction.atomic():
         also()
-        return Opened(row, _insert_reading_halt(row))
+        return _insert_reading_halt(row, statement)
 
 
 _insert_sql: dict[str, tuple[str, list[Any]]] = {}
@@ -124,24 +139,34 @@ def _insert_statement() -> tuple[str, list[Any]]:
 
 
 # PostgreSQL runs the statements of one query string as one transaction: this
-# one's commit does not wait for the WAL flush, in the INSERT's round trip.
-WITHOUT_FLUSH_WAIT = "SET LOCAL synchronous_commit TO OFF; "
+# one's commit does not wait for the WAL flush, in the INSERT's round trip
+# (journal.durability.WITHOUT_FLUSH_WAIT).
 
 
-def _insert_reading_halt(row: OrderRequestLog) -> str | None:
+def _insert_reading_halt(row: OrderRequestLog, statement: Statement | None) -> Opened:
     sql, fields = _insert_statement()
     values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    found = None
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            cursor.execute(WITHOUT_FLUSH_WAIT + sql, [*values, True])
+            if statement is None:
+                cursor.execute(WITHOUT_FLUSH_WAIT + sql, [*values, True])
+            else:
+                joined = f"{WITHOUT_FLUSH_WAIT}{statement.sql}; {sql}"
+                cursor.execute(joined, [*statement.params, *values, True])
+                cursor.cursor.nextset()
+                found = cursor.fetchone()
             cursor.cursor.nextset()  # the INSERT's row comes after the SET's status
         else:
+            if statement is not None:
+                cursor.execute(statement.sql, statement.params)
+                found = cursor.fetchone()
             cursor.execute(sql, [*values, True])
         pk, halted = cursor.fetchone()
     row.pk = pk
     row._state.adding = False
     row._state.db = connection.alias
-    return None if halted is None else str(halted)
+    return Opened(row, None if halted is None else str(halted), found)
 
 
 def request_refused(row: OrderRequestLog, error: DomainError) -> None:

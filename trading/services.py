@@ -9,7 +9,6 @@ checks the same again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
@@ -84,19 +83,17 @@ def _open(
     body: dict[str, Any],
     actor: Actor,
     claim: Claim | None,
-    also: Callable[[], object] | None = None,
+    statement: audit.Statement | None = None,
 ) -> audit.Opened:
-    """The audit row, the kill switch, the Idempotency-Key's claim and
-    ``also`` (the caller's own record of the request): one transaction, one
-    round trip with neither."""
-    steps = [step for step in (claim.make if claim else None, also) if step is not None]
-
-    def first() -> None:
-        for step in steps:
-            step()
-
+    """The audit row, the kill switch, the Idempotency-Key's claim and the
+    caller's ``statement`` (its own record of the request): one transaction,
+    one round trip without a key."""
     return audit.request_opened(
-        endpoint=endpoint, body=body, actor=actor, also=first if steps else None
+        endpoint=endpoint,
+        body=body,
+        actor=actor,
+        also=claim.make if claim else None,
+        statement=statement,
     )
 
 
@@ -106,26 +103,19 @@ def order_place(
     data: dict[str, Any],
     actor: Actor,
     claim: Claim | None = None,
-    also: Callable[[], DomainError | None] | None = None,
+    statement: audit.Statement | None = None,
 ) -> Placed:
     """Place an order of ``kind`` (trading.gateway.order_building's: a single
     order, or a bracket, oto or oco); returns the permIds of its orders and
-    IB's status of each as it acknowledged them.
-    ``also`` writes in the audit row's transaction (v2api's client_order_id)
-    and may refuse the request (refused like a limit, after the commit)."""
-    refusals: list[DomainError] = []
-
-    def also_recorded() -> None:
-        assert also is not None
-        refusal = also()
-        if refusal is not None:
-            refusals.append(refusal)
-
-    opened = _open(f"order/{kind}", data, actor, claim, also_recorded if also else None)
+    IB's status of each as it acknowledged them.  ``statement`` writes with
+    the audit row (v2api's client_order_id) and may refuse the request
+    (refused like a limit, after the commit: audited)."""
+    opened = _open(f"order/{kind}", data, actor, claim, statement)
     log = opened.row
     try:
-        if refusals:
-            raise refusals[0]
+        refusal = statement.check(opened.found) if statement is not None else None
+        if refusal is not None:
+            raise refusal
         risk.halt_check(opened.halted)
         risk.limits_check(data=data)
     except DomainError as exc:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from journal.durability import commit_without_flush_wait
 from trading import services
+from trading.audit import Statement
 from trading.error_handler import alpaca_error
 from trading.exceptions import DomainError, GatewayTimeout, WorkerError
 from trading.idempotency import Claim
@@ -49,9 +50,13 @@ def _reserve(client_order_id: str, claim: Claim | None) -> ClientOrderId:
         raise DuplicateClientOrderId() from None
 
 
-def _take(client_order_id: str) -> int | None:
-    """Reserve the id in one statement, no savepoint: its row's id, or None
-    when another order has it (``ON CONFLICT DO NOTHING``)."""
+def _reservation(client_order_id: str, reserved: list[int]) -> Statement:
+    """The client_order_id's reservation, written with the audit row before
+    anything is sent (in its transaction and round trip: trading.audit): a
+    concurrent request with the same id collides there, in the database
+    (``ON CONFLICT DO NOTHING``: no row back, no savepoint), and is refused,
+    audited.  With an Idempotency-Key, after the key's claim: a retry with the
+    key replays the first answer instead of colliding with its own id."""
     meta = ClientOrderId._meta
     qn = connection.ops.quote_name
     sql = (
@@ -60,10 +65,14 @@ def _take(client_order_id: str) -> int | None:
         f"RETURNING {qn(str(meta.pk.column))}"
     )
     created_at = meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [client_order_id, created_at])
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+
+    def check(row: tuple[Any, ...] | None) -> DomainError | None:
+        if row is None:
+            return DuplicateClientOrderId()
+        reserved.append(int(row[0]))
+        return None
+
+    return Statement(sql, [client_order_id, created_at], check)
 
 
 def order_submit(
@@ -75,23 +84,15 @@ def order_submit(
     client_order_id = order.get("client_order_id") or str(uuid.uuid4())
     kind, data = ib_orders.order_request(order, order_ref=client_order_id)
     reserved: list[int] = []
-
-    def reserve() -> DomainError | None:
-        """In the audit row's transaction, after the Idempotency-Key's claim
-        (a retry with the key replays the first answer instead of colliding
-        with its own id): a concurrent request with the same id collides
-        here, in the database, before anything is sent; refused, audited."""
-        if claim is None:
-            commit_without_flush_wait()  # (journal.durability: as the audit row)
-        pk = _take(client_order_id)
-        if pk is None:
-            return DuplicateClientOrderId()
-        reserved.append(pk)
-        return None
-
     placed_at = timezone.now()
     try:
-        placed = services.order_place(kind=kind, data=data, actor=actor, claim=claim, also=reserve)
+        placed = services.order_place(
+            kind=kind,
+            data=data,
+            actor=actor,
+            claim=claim,
+            statement=_reservation(client_order_id, reserved),
+        )
     except DomainError as exc:
         if reserved and not isinstance(exc, MAY_HAVE_REACHED_IB):
             # Nothing reached IB: the id is free for a corrected retry.

@@ -97,6 +97,41 @@ def _open(
     )
 
 
+def _open_checked(
+    endpoint: str,
+    body: dict[str, Any],
+    actor: Actor,
+    claim: Claim | None,
+    *,
+    order: dict[str, Any],
+    statement: audit.Statement | None = None,
+) -> OrderRequestLog:
+    """The audit row (``_open``), then what refuses an ``order`` before it is
+    queued, each refusal audited: the caller's statement, the kill switch,
+    the pre-trade limits."""
+    opened = _open(endpoint, body, actor, claim, statement)
+    try:
+        refusal = statement.check(opened.found) if statement is not None else None
+        if refusal is not None:
+            raise refusal
+        risk.halt_check(opened.halted)
+        risk.limits_check(data=order)
+    except DomainError as exc:
+        audit.request_refused(opened.row, exc)
+        raise
+    return opened.row
+
+
+def _live_admit(actor: Actor) -> bus.Admit:
+    """The bus's admission of an order: the gateway up, and a live account
+    only for a token that may trade it (trading.risk)."""
+
+    def admit(beat: dict[str, Any] | None) -> None:
+        risk.live_check(beat=mirror.check_ready(beat), token=actor.token)
+
+    return admit
+
+
 def order_place(
     *,
     kind: str,
@@ -110,24 +145,16 @@ def order_place(
     IB's status of each as it acknowledged them.  ``statement`` writes with
     the audit row (v2api's client_order_id) and may refuse the request
     (refused like a limit, after the commit: audited)."""
-    opened = _open(f"order/{kind}", data, actor, claim, statement)
-    log = opened.row
-    try:
-        refusal = statement.check(opened.found) if statement is not None else None
-        if refusal is not None:
-            raise refusal
-        risk.halt_check(opened.halted)
-        risk.limits_check(data=data)
-    except DomainError as exc:
-        audit.request_refused(log, exc)
-        raise
-
-    def admit(beat: dict[str, Any] | None) -> None:
-        risk.live_check(beat=mirror.check_ready(beat), token=actor.token)
-
+    log = _open_checked(f"order/{kind}", data, actor, claim, order=data, statement=statement)
     live_scope = risk.live_scope(actor.token)  # the worker checks the live rule too
     outcome = _run(
-        "place", log, admit, kind=kind, data=data, request_id=log.pk, live_scope=live_scope
+        "place",
+        log,
+        _live_admit(actor),
+        kind=kind,
+        data=data,
+        request_id=log.pk,
+        live_scope=live_scope,
     )
     perm_ids = [int(p) for p in outcome["perm_ids"]]
     statuses = [str(s) for s in outcome.get("statuses") or [""] * len(perm_ids)]
@@ -146,19 +173,9 @@ def order_modify(
     CHANGES, in IB's terms).  ``order`` is the order as changed (symbol,
     quantity, prices): the kill switch and the limits judge it as a new
     order; the worker refuses what IB cannot change."""
-    opened = _open("order/modify", {"perm_id": perm_id, **changes}, actor, claim)
-    log = opened.row
-    try:
-        risk.halt_check(opened.halted)
-        risk.limits_check(data=order)
-    except DomainError as exc:
-        audit.request_refused(log, exc)
-        raise
-
-    def admit(beat: dict[str, Any] | None) -> None:
-        risk.live_check(beat=mirror.check_ready(beat), token=actor.token)
-
-    _run("modify", log, admit, perm_id=perm_id, changes=changes)
+    body = {"perm_id": perm_id, **changes}
+    log = _open_checked("order/modify", body, actor, claim, order=order)
+    _run("modify", log, _live_admit(actor), perm_id=perm_id, changes=changes)
 
 
 def order_preview(*, kind: str, data: dict[str, Any]) -> dict[str, Any]:

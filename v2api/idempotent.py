@@ -24,6 +24,8 @@ def run_once(request: Request, body: Any, handler: Handler) -> Response:
         try:
             return handler(claim)
         except exceptions.APIException as exc:
+            if claim is not None and claim.record is None:
+                raise  # refused before the key was claimed: nothing to store
             response = exception_handler(exc, {"request": request})
             assert response is not None  # an APIException always has an answer
             return response

@@ -14,11 +14,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
 from trading.error_handler import alpaca_error
 from trading.exceptions import DomainError
+from trading.idempotency import Claim
 from v2api import selectors, serializers, services
 from v2api.services import Actor
 
@@ -96,19 +98,33 @@ def position_close(
     actor: Actor,
     qty: Decimal | None = None,
     percentage: Decimal | None = None,
+    claim: Claim | None = None,
 ) -> dict[str, Any]:
     """Close one position (all of it, ``qty`` shares, or ``percentage`` of
     it); returns Alpaca's order object of the closing order.  404 when there
     is no such position."""
+    _claim_first(claim)
     position = selectors.position_get(symbol_or_asset_id=symbol_or_asset_id)
     return _close(position, actor, qty, percentage)
 
 
-def positions_close_all(*, actor: Actor, cancel_orders: bool = False) -> list[dict[str, Any]]:
+def _claim_first(claim: Claim | None) -> None:
+    """The Idempotency-Key, claimed before the position is read: a retry of a
+    close that went through replays its answer instead of finding the
+    position gone (404) or closing what is left of it again."""
+    if claim is not None:
+        with transaction.atomic():
+            claim.make()  # KeyTaken: trading.idempotency replays the first answer
+
+
+def positions_close_all(
+    *, actor: Actor, cancel_orders: bool = False, claim: Claim | None = None
+) -> list[dict[str, Any]]:
     """Close every open position, one market order each; with
     ``cancel_orders``, cancel our working orders first (as DELETE /v2/orders
     does).  Alpaca's multi-status answer: per symbol, 200 and the closing
     order, or the refusal's status and error."""
+    _claim_first(claim)
     if cancel_orders:
         services.orders_cancel_all(actor=actor)
     results = []

@@ -9,7 +9,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from v2api import activities, examples, pnl, positions, views
+from trading.idempotency import Claim
+from trading.schema import IDEMPOTENCY_KEY
+from v2api import activities, examples, idempotent, pnl, positions, views
 from v2api import serializers_account as forms
 from v2api.activities import FILL
 from v2api.schema import TAG, errors
@@ -76,7 +78,7 @@ class PositionsCloseView(views.PositionsView):
         tags=[TAG],
         summary="Close every position, one market order each (207: a status per symbol)",
         operation_id="v2_positions_close_all",
-        parameters=[forms.AlpacaCloseAllQuery],
+        parameters=[forms.AlpacaCloseAllQuery, IDEMPOTENCY_KEY],
         examples=[*examples.CLOSE_ALL, examples.GATEWAY_DOWN],
         responses={
             207: OpenApiResponse(
@@ -88,8 +90,13 @@ class PositionsCloseView(views.PositionsView):
     )
     def delete(self, request: Request) -> Response:
         query = _query(forms.AlpacaCloseAllQuery, request)
-        results = positions.positions_close_all(actor=_actor(request), **query)
-        return Response(forms.AlpacaClosePositionResultOut(results, many=True).data, status=207)
+
+        def close_all(claim: Claim | None) -> Response:
+            results = positions.positions_close_all(actor=_actor(request), claim=claim, **query)
+            body = forms.AlpacaClosePositionResultOut(results, many=True).data
+            return Response(body, status=207)
+
+        return idempotent.run_once(request, query, close_all)
 
 
 class PositionCloseView(views.PositionView):
@@ -97,7 +104,7 @@ class PositionCloseView(views.PositionView):
         tags=[TAG],
         summary="Close a position (all, qty shares or a percentage): a market order",
         operation_id="v2_position_close",
-        parameters=[SYMBOL_OR_ASSET_ID, forms.AlpacaClosePositionQuery],
+        parameters=[SYMBOL_OR_ASSET_ID, forms.AlpacaClosePositionQuery, IDEMPOTENCY_KEY],
         examples=[
             examples.CLOSE,
             examples.HALTED,
@@ -114,7 +121,12 @@ class PositionCloseView(views.PositionView):
     )
     def delete(self, request: Request, symbol_or_asset_id: str) -> Response:
         query = _query(forms.AlpacaClosePositionQuery, request)
-        order = positions.position_close(
-            symbol_or_asset_id=symbol_or_asset_id, actor=_actor(request), **query
-        )
-        return Response(AlpacaOrderOut(order).data)
+
+        def close(claim: Claim | None) -> Response:
+            order = positions.position_close(
+                symbol_or_asset_id=symbol_or_asset_id, actor=_actor(request), claim=claim, **query
+            )
+            return Response(AlpacaOrderOut(order).data)
+
+        body = {"symbol_or_asset_id": symbol_or_asset_id, **query}
+        return idempotent.run_once(request, body, close)

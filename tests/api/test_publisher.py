@@ -27,3 +27,24 @@ def test_an_older_snapshot_loses_only_the_sections_a_newer_one_wrote() -> None:
         assert publisher.last_full["positions"] == [{"symbol": "SPY", "qty": -4}]
     finally:
         cache.delete_many(KEYS)  # no "connected gateway" left for other tests
+
+
+def test_after_a_redis_outage_the_whole_state_goes_out_with_the_next_change() -> None:
+    """Regression: a section offered every second (the clock's) kept the
+    publisher from ever writing the whole state again after Redis lost its
+    keys, so GET /account answered 503 for good."""
+    market = wire.MIRROR_PREFIX + "market"
+    publisher = Publisher(heartbeat=lambda: {"connected": True, "account": "DU1"})
+    try:
+        publisher.write({"positions": [{"symbol": "SPY", "qty": 3}]})
+        cache.delete_many([*KEYS, market])  # Redis restarted empty
+        publisher.failed = True  # as its last write found it down
+
+        publisher.write({"market": {"offset": 0.0}})
+
+        values = cache.get_many([*KEYS, market])
+        assert values[wire.MIRROR_PREFIX + "positions"] == [{"symbol": "SPY", "qty": 3}]
+        assert values[market] == {"offset": 0.0}
+        assert values[wire.HEARTBEAT]["connected"] is True
+    finally:
+        cache.delete_many([*KEYS, market])

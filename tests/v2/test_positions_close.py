@@ -7,6 +7,7 @@ working orders, then closes each position (207, per symbol)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -192,3 +193,35 @@ def test_closing_all_answers_each_symbols_refusal_in_its_body(
     assert mine["body"]["code"] == 40310000
     assert mine["body"]["message"].startswith("Trading is halted (kill switch)")
     assert held(api, LONG) == 3
+
+
+def test_a_close_retried_with_its_idempotency_key_closes_once(
+    api: Stack, client: TradingClient, trade_key: Key
+) -> None:
+    hold(api, client, LONG, 10)
+    headers = {**trade_key.headers, "Idempotency-Key": f"close-{uuid.uuid4()}"}
+    url = api.url(f"/v2/positions/{LONG}")
+
+    first = requests.delete(url, params={"qty": "3"}, headers=headers, timeout=30)
+    eventually(lambda: held(api, LONG) == 7)
+    again = requests.delete(url, params={"qty": "3"}, headers=headers, timeout=30)
+
+    assert (first.status_code, again.status_code) == (200, 200), (first.text, again.text)
+    assert again.json()["id"] == first.json()["id"]  # the first answer, replayed
+    assert held(api, LONG) == 7  # one closing order, not two
+    other = requests.delete(url, params={"qty": "4"}, headers=headers, timeout=30)
+    assert alpaca_error(other, 409)  # the same key with another request
+
+
+def test_closing_everything_retried_with_its_key_is_answered_once(
+    api: Stack, client: TradingClient, trade_key: Key
+) -> None:
+    hold(api, client, LONG, 5)
+    headers = {**trade_key.headers, "Idempotency-Key": f"close-all-{uuid.uuid4()}"}
+
+    first = requests.delete(api.url("/v2/positions"), headers=headers, timeout=30)
+    eventually(lambda: held(api, LONG) == 0)
+    again = requests.delete(api.url("/v2/positions"), headers=headers, timeout=30)
+
+    assert (first.status_code, again.status_code) == (207, 207), (first.text, again.text)
+    assert again.json() == first.json()

@@ -83,13 +83,12 @@ class Publisher:
     def _publish(self, snapshot: dict[str, Any]) -> None:
         if snapshot:
             self.last_full = {**self.last_full, **snapshot}
-        elif (
-            not snapshot
-            and self.last_full
-            and (self.failed or time.monotonic() - self.last_full_write > FULL_REPUBLISH_EVERY)
-        ):
+        stale = time.monotonic() - self.last_full_write > FULL_REPUBLISH_EVERY
+        full = bool(self.last_full) and (self.failed or stale)
+        if full:
             # After a Redis outage (or restart: it may have lost every key) the
-            # whole state goes out again, not just the heartbeat.
+            # whole state goes out again, with whatever changed meanwhile (a
+            # section offered every second, the clock's, must not hold it up).
             snapshot = self.last_full
         try:
             publish({**snapshot, "heartbeat": self.heartbeat()})
@@ -99,7 +98,7 @@ class Publisher:
             self.failed = True
             return
         self.failed = False
-        if snapshot:
+        if full:
             self.last_full_write = time.monotonic()
 
     def _run(self) -> None:

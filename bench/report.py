@@ -361,7 +361,9 @@ def database_section(data: dict[str, Any]) -> list[str]:
         f"p99 {_f(s.get('p99_ms'))} ms; pacing errors: **{s.get('pacing_errors')}**; "
         f"orders/s per {s.get('window_s')} s window: {s.get('orders_per_s_by_window')}; "
         f"the worker's busiest second in the simulator: "
-        f"{s.get('worker_peak_messages_per_second')} messages. Meanwhile the web waited "
+        f"{s.get('worker_peak_messages_per_second')} messages; what the worker sent meanwhile, "
+        f"by IB message id (3 placeOrder, 49 reqCurrentTime): "
+        f"{s.get('worker_messages_by_id', '–')}. Meanwhile the web waited "
         f"{_f(_get(diag, 'web_wait_for_worker', 'sustained/api', 'p50_ms'))} ms (p50) for "
         f"the worker's answer.",
         "",

@@ -545,6 +545,12 @@ class Bench:
             "pacing_errors": after["pacing_errors"] - before["pacing_errors"],
             # The worker's (clientId 0) busiest second of the session so far.
             "worker_peak_messages_per_second": after["peak_messages_per_second"].get("0"),
+            # What the worker spent its 43 messages a second on (IB message ids:
+            # 3 placeOrder, 49 reqCurrentTime ...): the orders' ceiling.
+            "worker_messages_by_id": _difference(
+                after.get("messages_by_id", {}).get("0", {}),
+                before.get("messages_by_id", {}).get("0", {}),
+            ),
             "window_s": width,
             "orders_per_s_by_window": sample.windows(width),
             "settle_after_s": settle["seconds"],
@@ -727,6 +733,12 @@ def worker_task_times(
             "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 3),
         }
     return out
+
+
+def _difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """Counters' growth between two readings, those that grew only."""
+    grown = {key: n - before.get(key, 0) for key, n in after.items()}
+    return {key: n for key, n in grown.items() if n}
 
 
 def _ms(value: float | None) -> str:

@@ -97,7 +97,7 @@ class Book(SessionEvents):
     def visible_orders(self, client_id: int, everyone: bool) -> list[Order]:
         return [
             o
-            for o in self.orders.values()
+            for o in self.live_orders()
             if o.status in ACTIVE and not o.held and (everyone or o.client_id == client_id)
         ]
 
@@ -130,8 +130,7 @@ class Book(SessionEvents):
             impact = self.order_impact(order.symbol, order.action, order.quantity)
             if impact.rejected:
                 raise RejectError(201, impact.reason())
-        self.orders[order.key] = order
-        self.by_perm[order.perm_id] = order
+        self.add_order(order)
         self._warn(order, spec)
         self.set_expiry(order)
         if not order.transmit:
@@ -274,7 +273,7 @@ class Book(SessionEvents):
         root = order.parent_id or order.order_id
         legs = [
             o
-            for o in self.orders.values()
+            for o in self.live_orders()
             if o.client_id == order.client_id
             and o.held
             and (o.order_id == root or o.parent_id == root)
@@ -337,7 +336,7 @@ class Book(SessionEvents):
         if client_id != 0 or (own is not None and not own.done):
             return own
         # The master client may cancel any client's working order with that id.
-        live = [o for o in self.orders.values() if o.order_id == order_id and not o.done]
+        live = [o for o in self.live_orders() if o.order_id == order_id and not o.done]
         return live[0] if live else own
 
     def cancel(self, client_id: int, order_id: int) -> list[Event]:
@@ -356,7 +355,7 @@ class Book(SessionEvents):
 
     def cancel_all(self) -> list[Event]:
         events: list[Event] = []
-        for order in list(self.orders.values()):
+        for order in self.live_orders():
             if not order.done:
                 events += self._cancel_tree(order)
         self.save()

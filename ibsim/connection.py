@@ -58,6 +58,8 @@ class Connection:
         self.tickers: dict[int, Ticker] = {}  # streaming reqMktData by reqId
         self.recent: collections.deque[float] = collections.deque()
         self.peak_rate = 0
+        # Messages taken, by message id (what a client spends its pacing on).
+        self.by_message: collections.Counter[int] = collections.Counter()
         self.queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
         self.closed = False
         self.writer_task: asyncio.Task[None] | None = None
@@ -169,6 +171,7 @@ class Connection:
             return  # refused (clientId in use): closing, answers nothing more
         if not self._paced():
             return
+        self.by_message[msg_id] += 1
         handler = self.sim.handlers.get(msg_id)
         if handler is None:
             log.info("client %s: ignoring message %s", self.client_id, msg_id)

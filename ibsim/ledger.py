@@ -53,6 +53,9 @@ class Ledger:
         self.positions: dict[str, Position] = {}
         self.orders: dict[tuple[int, int], Order] = {}
         self.by_perm: dict[int, Order] = {}
+        # The orders not finished yet, oldest first (see live_orders): what
+        # matching and the clock look at, however many orders have finished.
+        self._live: dict[tuple[int, int], Order] = {}
         self.executions: list[Execution] = []
         self.next_ids: dict[int, int] = {}
         # permIds: never reused, also across restarts: persisted when there is a
@@ -85,10 +88,23 @@ class Ledger:
         for raw in state["orders"]:
             order = Order(**raw)
             order.met_quote = -1  # quote versions start afresh with the process
-            self.orders[order.key] = order
-            self.by_perm[order.perm_id] = order
+            self.add_order(order)
             if order.expires_at is not None:
                 self.expiries[order.key] = order.expires_at
+
+    def add_order(self, order: Order) -> None:
+        self.orders[order.key] = order
+        self.by_perm[order.perm_id] = order
+        self._live[order.key] = order
+
+    def live_orders(self) -> list[Order]:
+        """The orders not finished, oldest first: matching a new order costs
+        the same after 10^5 finished ones.  An order leaves it as it finishes
+        (ibsim.matching's _finish, where every order's end is written)."""
+        return list(self._live.values())
+
+    def forget_live(self, order: Order) -> None:
+        self._live.pop(order.key, None)
 
     def save(self) -> None:
         if not self.state_path:
@@ -101,7 +117,7 @@ class Ledger:
             "next_ids": self.next_ids,
             # Only GTC and GTD orders survive a restart, like at IB.
             "orders": [
-                asdict(o) for o in self.orders.values() if not o.done and o.tif in MULTI_DAY
+                asdict(o) for o in self.live_orders() if not o.done and o.tif in MULTI_DAY
             ],
         }
         fd, tmp = tempfile.mkstemp(dir=self.state_path.parent, prefix=".state")
@@ -121,6 +137,7 @@ class Ledger:
         for key, order in list(self.orders.items()):
             if order.done or order.tif not in MULTI_DAY:
                 del self.orders[key]
+                self._live.pop(key, None)
                 self.by_perm.pop(order.perm_id, None)
                 self.pending_warnings.pop(key, None)
                 self.expiries.pop(key, None)

@@ -60,7 +60,7 @@ class Matching(Ledger):
     def _children(self, order: Order) -> list[Order]:
         return [
             o
-            for o in self.orders.values()
+            for o in self.live_orders()
             if o.client_id == order.client_id and o.parent_id == order.order_id and not o.done
         ]
 
@@ -71,6 +71,7 @@ class Matching(Ledger):
         order.held = False
         order.why_held = ""
         order.completed_status = status
+        self.forget_live(order)
         order.completed_time = eastern_text(self.now())
 
     # --- matching -------------------------------------------------------
@@ -128,7 +129,11 @@ class Matching(Ledger):
                 progressed = True
                 break
         for order in self._working(symbol):
+            # Every working order has met this quote now: what it could not
+            # get waits for the quote to change (a new order placed meanwhile
+            # does not make the others look again at the same quote).
             order.resting = True
+            order.met_quote = version
             waiting_stop = order.order_type in order_types.CONDITIONAL and not order.triggered
             if order.tif in tif.IMMEDIATE and not waiting_stop:
                 events += self._cancel_tree(order)
@@ -147,16 +152,23 @@ class Matching(Ledger):
         return depth.sweep(levels, left, limit, buy)
 
     def _working(self, symbol: str) -> list[Order]:
-        working = [
-            o
-            for o in self.orders.values()
-            if o.symbol == symbol
-            and o.status in ACTIVE
-            and not o.held
-            and o.why_held != "child"
-            and o.order_type not in order_types.CLOSING_AUCTION
-            and self._in_session(o)
-        ]
+        """The symbol's orders that work now, in time priority."""
+        works: dict[tuple[str, bool], bool] = {}  # by (tif, outsideRth): the session's verdict
+        working = []
+        for o in self.live_orders():
+            if (
+                o.symbol != symbol
+                or o.status not in ACTIVE
+                or o.held
+                or o.why_held == "child"
+                or o.order_type in order_types.CLOSING_AUCTION
+            ):
+                continue
+            verdict = works.get((o.tif, o.outside_rth))
+            if verdict is None:
+                verdict = works[(o.tif, o.outside_rth)] = self._in_session(o)
+            if verdict:
+                working.append(o)
         return sorted(working, key=lambda o: o.perm_id)
 
     def _marketable(self, order: Order) -> bool:
@@ -247,7 +259,7 @@ class Matching(Ledger):
         if order.oca_group and order.oca_type in (2, OCA_REDUCE_NO_BLOCK):
             others += [
                 o
-                for o in self.orders.values()
+                for o in self.live_orders()
                 if o is not order
                 and not o.done
                 and o.client_id == order.client_id
@@ -272,7 +284,7 @@ class Matching(Ledger):
         does not: members marketable at the same moment were routed too and
         fill as well, an overfill IB warns about."""
         events: list[Event] = []
-        for other in list(self.orders.values()):
+        for other in self.live_orders():
             if other is filled or other.done or other.oca_group != filled.oca_group:
                 continue
             if other.client_id != filled.client_id:

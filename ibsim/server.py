@@ -484,6 +484,10 @@ class Simulator:
             "messages_in": self.messages_in,
             "messages_per_second": {str(cid): c.rate() for cid, c in self.clients.items()},
             "peak_messages_per_second": {str(cid): c.peak_rate for cid, c in self.clients.items()},
+            "messages_by_id": {
+                str(cid): {str(msg_id): n for msg_id, n in sorted(c.by_message.items())}
+                for cid, c in self.clients.items()
+            },
             "pacing_errors": self.pacing_errors,
             "market_data_lines": self.feed.lines(),
             "pnl_subscriptions": len(self.pnl.subs),

@@ -63,7 +63,7 @@ class SessionEvents(Matching):
                     events += self._closing_auction()
             events += self._expire(at)
             events += self._refresh_statuses()
-            for symbol in sorted({o.symbol for o in self.orders.values() if o.status in ACTIVE}):
+            for symbol in sorted({o.symbol for o in self.live_orders() if o.status in ACTIVE}):
                 events += self.match(symbol)
             return events
         finally:
@@ -106,7 +106,7 @@ class SessionEvents(Matching):
         events: list[Event] = []
         due = [
             o
-            for o in self.orders.values()
+            for o in self.live_orders()
             if o.order_type in order_types.CLOSING_AUCTION
             and o.status in ACTIVE
             and not o.held
@@ -123,7 +123,7 @@ class SessionEvents(Matching):
     def _auction_orders(self) -> list[Order]:
         return [
             o
-            for o in self.orders.values()
+            for o in self.live_orders()
             if o.tif == tif.OPG and o.status in ACTIVE and not o.held and o.why_held != "child"
         ]
 
@@ -131,7 +131,7 @@ class SessionEvents(Matching):
         """Orders whose session started or ended change status (PreSubmitted
         while they cannot work, Submitted when they can); clients are told."""
         events: list[Event] = []
-        for order in sorted(self.orders.values(), key=lambda o: o.perm_id):
+        for order in sorted(self.live_orders(), key=lambda o: o.perm_id):
             if order.status not in ACTIVE or order.held:
                 continue
             if not self._in_session(order):

@@ -116,9 +116,7 @@ class Ledger:
             "positions": {s: asdict(v) for s, v in self.positions.items()},
             "next_ids": self.next_ids,
             # Only GTC and GTD orders survive a restart, like at IB.
-            "orders": [
-                asdict(o) for o in self.live_orders() if not o.done and o.tif in MULTI_DAY
-            ],
+            "orders": [asdict(o) for o in self.live_orders() if not o.done and o.tif in MULTI_DAY],
         }
         fd, tmp = tempfile.mkstemp(dir=self.state_path.parent, prefix=".state")
         with os.fdopen(fd, "w") as fh:

@@ -68,23 +68,60 @@ SIDES = {"BUY": "buy", "SELL": "sell", "SSHORT": "sell"}
 
 
 def order_status(
-    ib_status: str, *, filled: float, quantity: float, has_parent: bool, expired: bool = False
+    ib_status: str,
+    *,
+    filled: float,
+    quantity: float,
+    has_parent: bool,
+    expired: bool = False,
+    replacing: bool = False,
+    day_done: bool = False,
 ) -> str:
     """Alpaca's status for an order IB reports in ``ib_status``.
 
-    A working order with some of it filled is partially_filled; a held child
-    of a bracket (waiting for its parent) is held.  A cancelled order stays
-    canceled whatever was filled before (its filled_qty says how much), or is
-    expired when IB ended it at the close of its day (``expired``: the
-    worker's finding, trading.gateway.runtime)."""
-    status = ib_status.replace(" ", "").upper()
+    A working order being replaced (``replacing``: the change sent, IB's
+    acknowledgement not yet in) is pending_replace; one that is done for the
+    day (``day_done``, see ``done_for_day``) done_for_day; one with some of
+    it filled partially_filled; a held child of a bracket (waiting for its
+    parent) held.  A cancelled order stays canceled whatever was filled
+    before (its filled_qty says how much), or is expired when IB ended it at
+    the close of its day (``expired``: the worker's finding,
+    trading.gateway.runtime)."""
+    status = _spelled(ib_status)
     if expired and status == "CANCELLED":
         return "expired"
+    if status in WORKING and replacing:
+        return "pending_replace"
+    if status in WORKING and day_done:
+        return "done_for_day"
     if status in WORKING and 0 < filled < quantity:
         return "partially_filled"
     if status == "PRESUBMITTED" and has_parent:
         return "held"
     return ORDER_STATUSES.get(status, UNKNOWN_STATUS)
+
+
+def _spelled(ib_status: str) -> str:
+    """IB's status as the tables spell it (the mirror upper-cases, the journal does not)."""
+    return ib_status.replace(" ", "").upper()
+
+
+def is_working(ib_status: str) -> bool:
+    return _spelled(ib_status) in WORKING
+
+
+def done_for_day(record: dict[str, Any], *, market_closed: bool) -> bool:
+    """Whether a working order is done for the day (Alpaca: it will not trade
+    again until the next session): while the regular session is closed, IB
+    holds it (PreSubmitted) after it had worked at the exchange (Submitted,
+    ``worked``).  One placed since the close waits for its first session
+    (accepted); one that trades outside regular hours and works now is
+    Submitted (new): IB's status tells them apart, whatever the clocks."""
+    return (
+        market_closed
+        and _spelled(record["status"]) == "PRESUBMITTED"
+        and bool(record.get("worked"))
+    )
 
 
 def order_type(ib_type: str) -> str | None:
@@ -148,6 +185,8 @@ def order_out(
         quantity=quantity,
         has_parent=bool(record.get("parent_perm_id")),
         expired=bool(record.get("expired")),
+        replacing=bool(record.get("replacing")),
+        day_done=bool(record.get("day_done")),
     )
     created = record.get("placed_at") or now
     finished = record.get("finished_at")
@@ -228,7 +267,18 @@ def record_from_journal(row: dict[str, Any]) -> dict[str, Any]:
         "updated_at": _history_time(row["status_history"]) or row["placed_at"],
         "finished_at": row["finished_at"],
         "expired": bool(row.get("expired")),
+        "worked": _worked(row["status_history"]),
     }
+
+
+def _worked(history: list[Any]) -> bool:
+    """Whether IB ever reported the order working at the exchange (Submitted)."""
+    return any(
+        isinstance(entry, list | tuple)
+        and len(entry) > 1
+        and _spelled(str(entry[1])) == "SUBMITTED"
+        for entry in history or ()
+    )
 
 
 def record_from_finished(data: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -315,6 +365,7 @@ def record_from_mirror(row: dict[str, Any], stored: dict[str, Any] | None) -> di
         "trail_stop_price": row.get("trailStopPrice"),
         "outside_rth": bool(row.get("outsideRth")),
         "oca_group": row.get("ocaGroup") or "",
+        "worked": bool(base.get("worked")) or _spelled(row["status"]) == "SUBMITTED",
     }
 
 

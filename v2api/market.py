@@ -39,6 +39,8 @@ T_PLUS_ONE_SINCE = dt.date(2024, 5, 28)
 # How far ahead the clock looks for the next open (the longest closure since
 # 1970 lasted four weekdays, 2001-09-11 to 09-14).
 LOOK_AHEAD_DAYS = 30
+# How far back the last close is looked for (a weekend and that closure).
+LOOK_BACK_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,11 @@ class Calendar:
     def sessions_around(self, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
         """Regular sessions from the day before ``now`` for LOOK_AHEAD_DAYS,
         back to back ones merged (a market open round the clock is one)."""
-        first = now.astimezone(EASTERN).date() - dt.timedelta(days=1)
+        return self._regular(now.astimezone(EASTERN).date() - dt.timedelta(days=1), LOOK_AHEAD_DAYS)
+
+    def _regular(self, first: dt.date, days: int) -> list[tuple[dt.datetime, dt.datetime]]:
         spans: list[tuple[dt.datetime, dt.datetime]] = []
-        for n in range(LOOK_AHEAD_DAYS):
+        for n in range(days):
             day = first + dt.timedelta(days=n)
             liquid = self.liquid.get(day)
             if liquid is not None:
@@ -137,6 +141,16 @@ class Calendar:
             elif (market_day := nyse_day(day)) is not None:
                 spans.append((market_day.open, market_day.close))
         return _merged(spans)
+
+    def closed_since(self, now: dt.datetime) -> dt.datetime | None:
+        """When the regular session last ended, while it is closed at ``now``
+        (None while it is open)."""
+        today = now.astimezone(EASTERN).date()
+        spans = self._regular(today - dt.timedelta(days=LOOK_BACK_DAYS), LOOK_BACK_DAYS + 2)
+        if any(start <= now < end for start, end in spans):
+            return None
+        ended = [end for _, end in spans if end <= now]
+        return max(ended) if ended else None
 
 
 def _merged(

@@ -7,10 +7,12 @@ mappings of v2api.mapping and v2api.portfolio."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,7 +23,7 @@ from trading import selectors as trading_selectors
 from trading.exceptions import GatewayUnavailable
 from trading.models import TradingControl
 from trading.wire import MIRROR_PREFIX
-from v2api import mapping, portfolio
+from v2api import mapping, market, portfolio
 from v2api.exceptions import OrderNotReplaceable, OrderUnknown, PositionNotFound
 from v2api.ids import order_uuid, parse_order
 from v2api.models import ClientOrderId, OrderReplacement
@@ -100,31 +102,75 @@ def _children(parents: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 def working_records(*, client_id: int | None = None) -> list[dict[str, Any]]:
     """Records of the mirror's working orders (of one IB client id), over what
-    the journal stored of them."""
+    the journal stored of them, with their revision and state."""
+    return _annotated(_working(client_id=client_id))
+
+
+def _working(*, client_id: int | None = None) -> list[dict[str, Any]]:
     rows = mapping.parents_linked(trading_selectors.orders_list())
     if client_id is not None:
         rows = [row for row in rows if row["clientId"] == client_id]
     stored = _stored([row["permId"] for row in rows])
-    return _revised([mapping.record_from_mirror(row, stored.get(row["permId"])) for row in rows])
+    return [mapping.record_from_mirror(row, stored.get(row["permId"])) for row in rows]
+
+
+def _annotated(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records with what the order's status needs beyond IB's: their
+    revision and a replacement in flight (``_revised``), and whether a
+    working one is done for the day (``_days_done``)."""
+    return _days_done(_revised(records))
+
+
+REPLACEMENT_GRACE_S = 5.0
+
+
+def _replacement_window() -> dt.timedelta:
+    """How long a replacement may wait for IB's acknowledgement: by then IB
+    made it (the order carries its client_order_id) or the request failed."""
+    return dt.timedelta(seconds=settings.ORDER_ACK_TIMEOUT + REPLACEMENT_GRACE_S)
 
 
 def _revised(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records with their revision (v2api.models.OrderReplacement): a
     replacement counts once IB acknowledged it, or once the order carries its
-    client_order_id (IB made it though its answer was lost).  One query."""
+    client_order_id (IB made it though its answer was lost).  One still
+    waiting for IB's acknowledgement marks its order ``replacing``
+    (pending_replace).  One query."""
     perm_ids = {r["perm_id"] for r in records}
     if not perm_ids:
         return records
     rows = OrderReplacement.objects.filter(perm_id__in=perm_ids).values_list(
-        "perm_id", "revision", "client_order_id", "confirmed"
+        "perm_id", "revision", "client_order_id", "confirmed", "created_at"
     )
     refs = {r["perm_id"]: r.get("order_ref") for r in records}
+    recent = timezone.now() - _replacement_window()
     revisions: dict[int, int] = {}
-    for perm_id, revision, client_order_id, confirmed in rows:
+    replacing: set[int] = set()
+    for perm_id, revision, client_order_id, confirmed, created_at in rows:
         if confirmed or refs.get(perm_id) == client_order_id:
             revisions[perm_id] = max(revisions.get(perm_id, 0), revision)
+        elif created_at > recent:
+            replacing.add(perm_id)
     for record in records:
         record["revision"] = revisions.get(record["perm_id"], 0)
+        record["replacing"] = record["perm_id"] in replacing
+    return records
+
+
+def _days_done(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark the working orders that are done for the day
+    (mapping.done_for_day), on the gateway's clock (the mirror's market
+    section; unknown: none is)."""
+    working = [r for r in records if mapping.is_working(r["status"])]
+    if not working:
+        return records
+    section, _ = mirror.read_optional("market")
+    if not isinstance(section, dict) or section.get("offset") is None:
+        return records
+    now = dt.datetime.fromtimestamp(time.time() + float(section["offset"]), dt.UTC)
+    closed = market.Calendar(section.get("hours")).closed_since(now) is not None
+    for record in working:
+        record["day_done"] = mapping.done_for_day(record, market_closed=closed)
     return records
 
 
@@ -178,7 +224,7 @@ def orders_list(
     newest_first = direction == "desc"
     records: list[dict[str, Any]] = []
     if status in ("open", "all"):
-        records = [r for r in working_records() if _matches(r, filters, now)]
+        records = [r for r in _working() if _matches(r, filters, now)]
     if status in ("closed", "all"):
         live = {r["perm_id"] for r in records}
         page = _journal_page(
@@ -194,7 +240,7 @@ def orders_list(
         records += [finished.pop(r["perm_id"], r) for r in page if r["perm_id"] not in live]
         records += finished.values()
     records.sort(key=lambda r: (r["placed_at"] or now, r["perm_id"]), reverse=newest_first)
-    return mapping.orders_out(_revised(records[:limit]), now=now, nested=nested)
+    return mapping.orders_out(_annotated(records[:limit]), now=now, nested=nested)
 
 
 def order_get(*, order_id: str, nested: bool = False) -> dict[str, Any]:
@@ -278,7 +324,7 @@ def _order(perm_id: int, *, nested: bool = True, revision: int | None = None) ->
     records = _records([perm_id])
     if perm_id not in records:
         raise OrderUnknown()
-    _revised(list(records.values()))
+    _annotated(list(records.values()))
     current = records[perm_id]["revision"]
     if revision is not None and revision > current:
         raise OrderUnknown()

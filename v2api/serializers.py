@@ -29,6 +29,9 @@ STOP_TIME_IN_FORCE = ["day", "gtc"]
 ORDER_CLASSES = ["simple", "bracket", "oco", "oto"]
 # The classes of an order with an entry (oco has none: its own shape).
 LINKED_CLASSES = ["simple", "bracket", "oto"]
+# The statuses v2api.mapping.order_status gives (Alpaca's suspended,
+# stopped, calculated, pending_review and accepted_for_bidding have no IB
+# counterpart: IB never reports an order in such a state).
 ORDER_STATUSES = [
     "accepted",
     "pending_new",
@@ -36,8 +39,11 @@ ORDER_STATUSES = [
     "held",
     "partially_filled",
     "filled",
+    "done_for_day",
     "pending_cancel",
+    "pending_replace",
     "canceled",
+    "expired",
     "rejected",
     "replaced",
 ]

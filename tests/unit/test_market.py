@@ -242,3 +242,34 @@ def test_alpacas_asset_filters() -> None:
     assert market.assets_filtered(both, status="inactive") == []
     assert market.assets_filtered(both, asset_class="crypto") == []
     assert market.assets_filtered(both, attributes=["has_options"]) == []
+
+
+# --- when the market last closed -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "closed_since"),
+    [
+        (at("2027-03-10", "12:00"), None),  # a Wednesday, in the session
+        (at("2027-03-10", "17:00"), at("2027-03-10", "16:00")),  # after hours
+        (at("2027-03-10", "21:00"), at("2027-03-10", "16:00")),  # the night
+        (at("2027-03-11", "08:00"), at("2027-03-10", "16:00")),  # pre-market
+        (at("2027-03-13", "12:00"), at("2027-03-12", "16:00")),  # Saturday
+        (at("2027-03-15", "09:00"), at("2027-03-12", "16:00")),  # Monday, before the open
+        (at("2026-11-27", "14:00"), at("2026-11-27", "13:00")),  # an early close
+        (at("2026-11-26", "12:00"), at("2026-11-25", "16:00")),  # Thanksgiving
+    ],
+)
+def test_the_last_close_while_the_regular_session_is_closed(
+    now: dt.datetime, closed_since: dt.datetime | None
+) -> None:
+    assert market.Calendar().closed_since(now) == closed_since
+
+
+def test_the_last_close_follows_the_gateways_hours() -> None:
+    hours = {
+        "liquid": {"2027-03-10": [["2027-03-10T09:30:00-05:00", "2027-03-10T12:00:00-05:00"]]},
+        "trading": {},
+    }
+    calendar = market.Calendar(hours)
+    assert calendar.closed_since(at("2027-03-10", "13:00")) == at("2027-03-10", "12:00")

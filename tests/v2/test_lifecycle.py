@@ -201,6 +201,42 @@ def test_a_day_order_still_resting_at_the_close_is_expired(
     assert ended.expired_at is not None
 
 
+def test_a_gtc_order_resting_past_the_close_is_done_for_day_until_the_next_session(
+    api: Stack, client: TradingClient, late_in_the_session: dict[str, Any]
+) -> None:
+    def order(what: str) -> Order:
+        return submit(
+            client,
+            LimitOrderRequest(
+                symbol=EXPIRING,
+                qty=1,
+                side=OrderSide.BUY,
+                time_in_force=TimeInForce.GTC,
+                limit_price=600,  # it rests
+                client_order_id=ref(what),
+            ),
+        )
+
+    worked = order("gtc")
+    assert worked.status == OrderStatus.NEW
+
+    moved = api.sim.call("advance_clock", seconds=300)  # 16:03: the session is over
+
+    assert "close" in [event["event"] for event in moved["events"]]
+    assert [o["status"] for o in sim_orders(api, worked.client_order_id)] == ["PreSubmitted"]
+    settles(lambda: get(client, worked.id).status, OrderStatus.DONE_FOR_DAY)
+    # One placed since the close waits for its first session: accepted.
+    waiting = order("after-close")
+    settles(lambda: get(client, waiting.id).status, OrderStatus.ACCEPTED)
+    listed = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))
+    assert OrderStatus.DONE_FOR_DAY in [o.status for o in listed if isinstance(o, Order)]
+
+    # The next morning's open: both work again.
+    api.sim.call("advance_clock", seconds=17 * 3600 + 30 * 60)  # Thursday 09:33
+    settles(lambda: get(client, worked.id).status, OrderStatus.NEW)
+    settles(lambda: get(client, waiting.id).status, OrderStatus.NEW)
+
+
 # --- the gateway restarts --------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ mappings build."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -53,6 +54,60 @@ def test_a_cancelled_order_stays_canceled_whatever_was_filled() -> None:
 def test_a_held_child_of_a_bracket_is_held_and_a_working_one_new() -> None:
     assert mapping.order_status("PreSubmitted", filled=0, quantity=10, has_parent=True) == "held"
     assert mapping.order_status("Submitted", filled=0, quantity=10, has_parent=True) == "new"
+
+
+@pytest.mark.parametrize("ib_status", ["Submitted", "PreSubmitted", "PendingSubmit"])
+def test_a_working_order_being_replaced_is_pending_replace_even_partly_filled(
+    ib_status: str,
+) -> None:
+    for filled in (0, 4):
+        status = mapping.order_status(
+            ib_status, filled=filled, quantity=10, has_parent=False, replacing=True
+        )
+        assert status == "pending_replace"
+
+
+@pytest.mark.parametrize("ib_status", ["Filled", "Cancelled", "Inactive"])
+def test_a_finished_order_is_never_pending_replace_nor_done_for_the_day(ib_status: str) -> None:
+    plain = mapping.order_status(ib_status, filled=10, quantity=10, has_parent=False)
+    flagged = mapping.order_status(
+        ib_status, filled=10, quantity=10, has_parent=False, replacing=True, day_done=True
+    )
+    assert flagged == plain != "pending_replace"
+
+
+def test_a_working_order_done_for_the_day_is_done_for_day_even_partly_filled() -> None:
+    for filled in (0, 4):
+        status = mapping.order_status(
+            "PreSubmitted", filled=filled, quantity=10, has_parent=False, day_done=True
+        )
+        assert status == "done_for_day"
+
+
+@pytest.mark.parametrize(
+    ("status", "worked", "market_closed", "done"),
+    [
+        ("PreSubmitted", True, True, True),  # worked today, held since the close
+        ("PRESUBMITTED", True, True, True),  # the mirror's spelling
+        ("PreSubmitted", False, True, False),  # placed since the close: accepted
+        ("Submitted", True, True, False),  # trades outside regular hours: new
+        ("PreSubmitted", True, False, False),  # the session is on (a stop waiting)
+    ],
+)
+def test_done_for_the_day_is_an_order_ib_holds_after_the_close_that_had_worked(
+    status: str, worked: bool, market_closed: bool, done: bool
+) -> None:
+    record = {"status": status, "worked": worked}
+    assert mapping.done_for_day(record, market_closed=market_closed) is done
+
+
+def test_an_order_worked_once_ib_reported_it_submitted() -> None:
+    row: dict[str, Any] = {name: None for name in mapping.JOURNAL_FIELDS}
+    row.update(perm_id=1, status="PreSubmitted", quantity=1, filled=0, expired=False)
+    history = [["2027-03-10T15:58:00+00:00", "PreSubmitted"]]
+    assert mapping.record_from_journal({**row, "status_history": history})["worked"] is False
+    history.append(["2027-03-10T15:58:01+00:00", "Submitted"])
+    assert mapping.record_from_journal({**row, "status_history": history})["worked"] is True
 
 
 @pytest.mark.parametrize(
@@ -296,3 +351,27 @@ def test_positions_in_alpacas_shape_long_and_short() -> None:
 
 def test_a_position_alpaca_has_no_asset_class_for_is_left_out() -> None:
     assert portfolio.position_out(FUTURE) is None
+
+
+def test_every_status_the_mapping_gives_is_in_the_schemas_enum_and_alpaca_pys() -> None:
+    from alpaca.trading.enums import OrderStatus
+
+    from v2api.serializers import ORDER_STATUSES
+
+    given = {
+        mapping.order_status(
+            ib_status,
+            filled=filled,
+            quantity=10,
+            has_parent=parent,
+            expired=flags[0],
+            replacing=flags[1],
+            day_done=flags[2],
+        )
+        for ib_status in [*mapping.ORDER_STATUSES, "SomethingNew"]
+        for filled in (0, 4, 10)
+        for parent in (False, True)
+        for flags in itertools.product((False, True), repeat=3)
+    } | {"replaced"}  # a replaced revision (mapping.record_replaced)
+    assert given == set(ORDER_STATUSES)
+    assert given <= {status.value for status in OrderStatus}

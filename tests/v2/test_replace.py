@@ -7,6 +7,7 @@ its id and its client_order_id."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -111,6 +112,32 @@ def test_a_limit_orders_qty_and_price_are_replaced_in_place(
 
     client.cancel_order_by_id(new.id)
     assert status_becomes(client, new.id, OrderStatus.CANCELED).replaces == old.id
+
+
+def test_an_order_is_pending_replace_until_ib_acknowledges_its_replacement(
+    client: TradingClient, api: Stack
+) -> None:
+    old = resting_buy(client, api)
+    api.sim.call("set_delay", ms=1000)  # IB takes a second to acknowledge
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            replacing = pool.submit(client.replace_order_by_id, old.id, ReplaceOrderRequest(qty=7))
+            seen = eventually(
+                lambda: (
+                    parsed(client.get_order_by_id(old.id), Order).status
+                    == OrderStatus.PENDING_REPLACE
+                ),
+                timeout=10,
+                interval=0.05,
+            )
+            assert seen
+            assert not replacing.done()  # the PATCH still waits for IB
+            new = parsed(replacing.result(timeout=20), Order)
+    finally:
+        api.sim.call("set_delay", ms=0)
+    assert (new.status, new.qty, new.replaces) == (OrderStatus.NEW, "7", old.id)
+    after = parsed(client.get_order_by_id(old.id), Order)
+    assert (after.status, after.replaced_by) == (OrderStatus.REPLACED, new.id)
 
 
 def test_a_replacement_is_replaced_again_and_the_old_id_is_refused(

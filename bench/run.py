@@ -129,7 +129,7 @@ FULL = Plan(
     journal_sizes=(10**3, 10**5, 10**6),
     journal_probes=100,
     sync_executions=10**4,
-    budget_s=290.0,
+    budget_s=420.0,
     settle_timeout_s=60.0,
 )
 SMOKE = Plan(

@@ -430,9 +430,12 @@ def orders_out(
 ) -> list[dict[str, Any]]:
     """Alpaca's order objects of ``records``, in their order, with their
     classes; ``nested``: the legs of a linked order rolled up into its
-    primary's ``legs`` (and not listed on their own)."""
-    classes = order_classes(records)
-    by_perm_id = {int(r["perm_id"]): r for r in records}
+    primary's ``legs`` (and not listed on their own).  A replaced revision
+    (``record_replaced``) is listed with its order's class, without legs: the
+    legs belong to the order as it is."""
+    current = [r for r in records if r.get("replaced_at") is None]
+    classes = order_classes(current)
+    by_perm_id = {int(r["perm_id"]): r for r in current}
     rolled_up = {leg for _, legs in classes.values() for leg in legs} if nested else set()
     out = []
     for record in records:
@@ -441,6 +444,8 @@ def orders_out(
             continue
         order_class, legs = classes.get(perm_id, ("simple", []))
         leg_objects = None
+        if record.get("replaced_at") is not None:
+            legs = []
         if nested and legs:
             leg_objects = [
                 order_out(by_perm_id[leg], now=now, order_class=order_class) for leg in legs

@@ -175,9 +175,18 @@ def _days_done(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _journal_page(
-    *, closed_only: bool, limit: int, filters: dict[str, Any], newest_first: bool
+    *,
+    closed_only: bool,
+    limit: int,
+    filters: dict[str, Any],
+    newest_first: bool,
+    among: Any = None,
 ) -> list[dict[str, Any]]:
+    """The journal's orders within ``filters`` (``among``: a query of the
+    permIds to pick from), the first ``limit`` by placing time."""
     rows = Order.objects.all()
+    if among is not None:
+        rows = rows.filter(perm_id__in=among)
     if closed_only:
         rows = rows.filter(status__in=FINISHED_STATUSES)
     if filters.get("after"):
@@ -239,8 +248,48 @@ def orders_list(
         }
         records += [finished.pop(r["perm_id"], r) for r in page if r["perm_id"] not in live]
         records += finished.values()
-    records.sort(key=lambda r: (r["placed_at"] or now, r["perm_id"]), reverse=newest_first)
-    return mapping.orders_out(_annotated(records[:limit]), now=now, nested=nested)
+        # Each replacement closed a revision of its order (Alpaca's replaced
+        # order): listed beside the order as it is now.
+        records = _annotated(records) + _replaced_revisions(
+            limit=limit, filters=filters, newest_first=newest_first
+        )
+    else:
+        records = _annotated(records)
+
+    def position(record: dict[str, Any]) -> tuple[Any, ...]:
+        return (record["placed_at"] or now, record["perm_id"], record["revision"])
+
+    records.sort(key=position, reverse=newest_first)
+    return mapping.orders_out(records[:limit], now=now, nested=nested)
+
+
+def _replaced_revisions(
+    *, limit: int, filters: dict[str, Any], newest_first: bool
+) -> list[dict[str, Any]]:
+    """The replaced revisions of the first ``limit`` orders (by placing time,
+    within ``filters``) that have any: a revision shares its order's placing
+    time, so the page's replaced revisions are among them.  Two queries."""
+    replaced = OrderReplacement.objects.filter(confirmed=True)
+    orders = _journal_page(
+        closed_only=False,
+        limit=limit,
+        filters=filters,
+        newest_first=newest_first,
+        among=replaced.values("perm_id"),
+    )
+    if not orders:
+        return []
+    by_perm_id = {r["perm_id"]: r for r in orders}
+    out = []
+    for perm_id, revision, before, created_at in replaced.filter(
+        perm_id__in=list(by_perm_id)
+    ).values_list("perm_id", "revision", "before", "created_at"):
+        out.append(
+            mapping.record_replaced(
+                by_perm_id[perm_id], revision=revision - 1, before=before, replaced_at=created_at
+            )
+        )
+    return out
 
 
 def order_get(*, order_id: str, nested: bool = False) -> dict[str, Any]:

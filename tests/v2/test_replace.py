@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
@@ -106,12 +107,25 @@ def test_a_limit_orders_qty_and_price_are_replaced_in_place(
     by_new_ref = parsed(client.get_order_by_client_id(new.client_order_id), Order)
     assert (by_new_ref.id, by_new_ref.replaces) == (new.id, old.id)
 
-    working = parsed_list(client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN)), Order)
-    assert new.id in {o.id for o in working}
-    assert old.id not in {o.id for o in working}
+    def listed(status: QueryOrderStatus) -> dict[Any, OrderStatus]:
+        query = GetOrdersRequest(status=status, symbols=[SYMBOL], limit=500)
+        return {o.id: o.status for o in parsed_list(client.get_orders(query), Order)}
+
+    # As at Alpaca: the replaced order is a closed order of its own.
+    assert new.id in listed(QueryOrderStatus.OPEN)
+    assert old.id not in listed(QueryOrderStatus.OPEN)
+    assert listed(QueryOrderStatus.CLOSED).get(old.id) == OrderStatus.REPLACED
+    assert new.id not in listed(QueryOrderStatus.CLOSED)
+    everything = listed(QueryOrderStatus.ALL)
+    assert (everything.get(old.id), everything.get(new.id)) == (
+        OrderStatus.REPLACED,
+        new.status,
+    )
 
     client.cancel_order_by_id(new.id)
     assert status_becomes(client, new.id, OrderStatus.CANCELED).replaces == old.id
+    closed = listed(QueryOrderStatus.CLOSED)
+    assert (closed.get(old.id), closed.get(new.id)) == (OrderStatus.REPLACED, OrderStatus.CANCELED)
 
 
 def test_an_order_is_pending_replace_until_ib_acknowledges_its_replacement(
@@ -165,6 +179,17 @@ def test_a_replacement_is_replaced_again_and_the_old_id_is_refused(
         third.id,
     )
     assert middle.time_in_force == TimeInForce.DAY
+    # Listed once per revision, side by side, the newest first (desc) or last.
+    for direction, expected in (
+        (Sort.DESC, [third, second, first]),
+        (Sort.ASC, [first, second, third]),
+    ):
+        query = GetOrdersRequest(
+            status=QueryOrderStatus.ALL, symbols=[SYMBOL], limit=500, direction=direction
+        )
+        listed = [o.id for o in parsed_list(client.get_orders(query), Order)]
+        at = listed.index(expected[0].id)
+        assert listed[at : at + 3] == [o.id for o in expected]
 
 
 def test_a_stop_and_a_trailing_stop_are_repriced(client: TradingClient, api: Stack) -> None:

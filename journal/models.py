@@ -92,6 +92,13 @@ class Order(models.Model):
         default=False,
         help_text="IB cancelled it at the end of its day (time in force DAY), not on request",
     )
+    # What /v2 shows of a finished order as of a working one (v2api.mapping):
+    # its OCA group (an oco's legs), a trailing stop's percent and last stop
+    # price, whether it could trade outside regular hours.
+    oca_group = models.CharField(max_length=64, blank=True, default="")
+    trail_percent = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    trail_stop_price = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    outside_rth = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-placed_at"]

@@ -160,6 +160,10 @@ ORDER_FIELDS = (
     "parent_perm_id",
     "filled",
     "avg_fill_price",
+    "oca_group",
+    "trail_percent",
+    "trail_stop_price",
+    "outside_rth",
 )
 
 
@@ -169,11 +173,20 @@ def order_record(*, data: dict[str, Any]) -> str:
     now = timezone.now()
     status = data["status"]
     values = {name: data.get(name) for name in ORDER_FIELDS}
-    for name in ("quantity", "limit_price", "stop_price", "filled", "avg_fill_price"):
+    for name in (
+        "quantity",
+        "limit_price",
+        "stop_price",
+        "filled",
+        "avg_fill_price",
+        "trail_percent",
+        "trail_stop_price",
+    ):
         values[name] = _dec(values[name])
     values["filled"] = values["filled"] or Decimal(0)
-    for name in ("order_ref", "account", "tif"):
+    for name in ("order_ref", "account", "tif", "oca_group"):
         values[name] = values[name] or ""
+    values["outside_rth"] = bool(values["outside_rth"])
     if data.get("expired"):  # only the live feed knows it: a sync never clears it
         values["expired"] = True
     row = Order.objects.select_for_update().filter(perm_id=data["perm_id"]).first()

@@ -268,6 +268,10 @@ def record_from_journal(row: dict[str, Any]) -> dict[str, Any]:
         "finished_at": row["finished_at"],
         "expired": bool(row.get("expired")),
         "worked": _worked(row["status_history"]),
+        "oca_group": row.get("oca_group") or "",
+        "trail_percent": row.get("trail_percent"),
+        "trail_stop_price": row.get("trail_stop_price"),
+        "outside_rth": bool(row.get("outside_rth")),
     }
 
 
@@ -305,6 +309,10 @@ def record_from_finished(data: dict[str, Any], stored: dict[str, Any] | None) ->
         "updated_at": data.get("finished_at"),
         "finished_at": base.get("finished_at") or data.get("finished_at"),
         "expired": bool(data.get("expired") or base.get("expired")),
+        "oca_group": data.get("oca_group") or base.get("oca_group") or "",
+        "trail_percent": data.get("trail_percent", base.get("trail_percent")),
+        "trail_stop_price": data.get("trail_stop_price", base.get("trail_stop_price")),
+        "outside_rth": bool(data.get("outside_rth", base.get("outside_rth"))),
     }
 
 
@@ -326,6 +334,10 @@ JOURNAL_FIELDS = (
     "status_history",
     "finished_at",
     "expired",
+    "oca_group",
+    "trail_percent",
+    "trail_stop_price",
+    "outside_rth",
 )
 
 

@@ -82,19 +82,24 @@ CHILDREN_PLACED_WITHIN = dt.timedelta(minutes=1)
 
 
 def _children(parents: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """The journal's records of the children of these (journal) orders: one
-    query on the indexed symbol and placing time (parent_perm_id has no index)."""
+    """The journal's records of the children of these (journal) orders, and
+    of the other orders of their OCA groups (an oco's other leg): one query on
+    the indexed symbol and placing time (parent_perm_id and oca_group have no
+    index)."""
     match = Q(pk__in=[])
     for parent in parents:
         if parent.get("placed_at") is None:
             continue
+        linked = Q(parent_perm_id=parent["perm_id"])
+        if parent.get("oca_group"):
+            linked |= Q(oca_group=parent["oca_group"])
         match |= Q(
+            linked,
             symbol=parent["symbol"],
             placed_at__range=(
                 parent["placed_at"] - CHILDREN_PLACED_WITHIN,
                 parent["placed_at"] + CHILDREN_PLACED_WITHIN,
             ),
-            parent_perm_id=parent["perm_id"],
         )
     rows = Order.objects.filter(match).values(*mapping.JOURNAL_FIELDS)
     return {row["perm_id"]: mapping.record_from_journal(row) for row in rows}

@@ -375,3 +375,29 @@ def test_every_status_the_mapping_gives_is_in_the_schemas_enum_and_alpaca_pys() 
     } | {"replaced"}  # a replaced revision (mapping.record_replaced)
     assert given == set(ORDER_STATUSES)
     assert given <= {status.value for status in OrderStatus}
+
+
+def test_a_finished_trailing_stop_of_the_journal_keeps_its_trail_and_hours() -> None:
+    row: dict[str, Any] = {name: None for name in mapping.JOURNAL_FIELDS}
+    row.update(
+        perm_id=7,
+        order_ref="trail",
+        symbol="AAPL",
+        action="SELL",
+        order_type="TRAIL",
+        status="Cancelled",
+        quantity=Decimal(3),
+        filled=Decimal(0),
+        tif="GTC",
+        placed_at=NOW,
+        finished_at=NOW,
+        status_history=[],
+        expired=False,
+        oca_group="",
+        trail_percent=Decimal("2.5"),
+        trail_stop_price=Decimal("230.5"),
+        outside_rth=True,
+    )
+    out = mapping.order_out(mapping.record_from_journal(row), now=NOW)
+    assert (out["trail_percent"], out["trail_price"], out["stop_price"]) == ("2.5", None, "230.5")
+    assert (out["extended_hours"], out["status"]) == (True, "canceled")

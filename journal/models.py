@@ -23,6 +23,9 @@ class Execution(models.Model):
     order_ref = models.CharField(max_length=128, blank=True, default="")
     account = models.CharField(max_length=32)
     symbol = models.CharField(max_length=16)
+    con_id = models.BigIntegerField(
+        null=True, blank=True, help_text="IB's conId; null: stored before conIds were kept"
+    )
     sec_type = models.CharField(max_length=8, default="STK")
     exchange = models.CharField(max_length=16, blank=True, default="")
     currency = models.CharField(max_length=8, default="USD")
@@ -75,6 +78,12 @@ class Order(models.Model):
     order_ref = models.CharField(max_length=128, blank=True, default="", db_index=True)
     account = models.CharField(max_length=32, blank=True, default="")
     symbol = models.CharField(max_length=16, db_index=True)
+    con_id = models.BigIntegerField(
+        null=True, blank=True, help_text="IB's conId; null: stored before conIds were kept"
+    )
+    sec_type = models.CharField(
+        max_length=8, blank=True, default="", help_text="IB's secType; empty: not known"
+    )
     action = models.CharField(max_length=4)
     order_type = models.CharField(max_length=16)
     quantity = models.DecimalField(max_digits=18, decimal_places=4)

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from journal.models import Execution, Order
 from journal.vocabulary import api_times
@@ -211,3 +211,18 @@ def order_quantities(*, perm_ids: set[int]) -> dict[int, Decimal]:
         return {}
     rows = Order.objects.filter(perm_id__in=perm_ids).values_list("perm_id", "quantity")
     return dict(rows)
+
+
+def stock_con_ids(*, symbols: set[str]) -> dict[str, int]:
+    """The conId of each symbol's stock, from the newest order of it stored
+    with one (an order of an option carries the option's conId under its
+    underlying's symbol, hence the security type).  One query: an index
+    probe (symbol, newest first) per symbol, not a scan of its orders."""
+    if not symbols:
+        return {}
+    newest = Q(pk__in=[])
+    for symbol in sorted(symbols):
+        probe = Order.objects.filter(symbol=symbol, sec_type="STK", con_id__isnull=False)
+        newest |= Q(pk=Subquery(probe.order_by("-pk").values("pk")[:1]))
+    rows = Order.objects.filter(newest).values_list("symbol", "con_id")
+    return {symbol: con_id for symbol, con_id in rows if con_id}

@@ -25,6 +25,7 @@ EXECUTION_FIELDS = (
     "order_ref",
     "account",
     "symbol",
+    "con_id",
     "sec_type",
     "exchange",
     "currency",
@@ -151,6 +152,8 @@ ORDER_FIELDS = (
     "order_ref",
     "account",
     "symbol",
+    "con_id",
+    "sec_type",
     "action",
     "order_type",
     "quantity",
@@ -169,7 +172,10 @@ ORDER_FIELDS = (
 
 @transaction.atomic
 def order_record(*, data: dict[str, Any]) -> str:
-    """Upsert an order by permId; every status change is appended to its history."""
+    """Upsert an order by permId; every status change is appended to its history.
+    A field the data does not carry (None: a conId, a security type) is left
+    as stored, so an order stored before conIds takes its conId from the
+    next event or sync that reports it."""
     now = timezone.now()
     status = data["status"]
     values = {name: data.get(name) for name in ORDER_FIELDS}
@@ -199,7 +205,7 @@ def order_record(*, data: dict[str, Any]) -> str:
                     status_history=[[now.isoformat(), status]],
                     placed_at=now,
                     finished_at=now if status in FINISHED_STATUSES else None,
-                    **values,
+                    **{**values, "sec_type": values["sec_type"] or ""},
                 )
             return "inserted"
         except IntegrityError:

@@ -6,7 +6,7 @@ This module is the web side's whole view of the gateway."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,8 +29,10 @@ def _get_many(keys: list[str]) -> dict[str, Any]:
     (half its cost), and a mirror read is on every read endpoint."""
     try:
         if wire.cache_is_bus_redis():
-            stored = wire.client().mget([wire.mirror_key(key) for key in keys])
-            return {key: _values.loads(raw) for key, raw in zip(keys, stored) if raw is not None}
+            stored = wire.client().mget([wire.mirror_key(k) for k in keys])
+            # bytes: the bus's client does not decode replies
+            found = {k: cast(bytes, raw) for k, raw in zip(keys, stored, strict=True) if raw}
+            return {k: _values.loads(raw) for k, raw in found.items()}
         return cache.get_many(keys)
     except Exception as exc:  # the cache backend's connection errors vary by backend
         raise StateStoreUnavailable() from exc

@@ -37,12 +37,15 @@ RESULT_GRACE = 2.0
 
 
 class Placed(NamedTuple):
-    """An order placed: the permIds of its orders, in sending order, and
-    IB's status of each when it acknowledged them (PreSubmitted, Submitted,
-    Filled...; trading.gateway.orders waits briefly for the first)."""
+    """An order placed: the permIds of its orders, in sending order, IB's
+    status of each when it acknowledged them (PreSubmitted, Submitted,
+    Filled...; trading.gateway.orders waits briefly for the first), and the
+    conId of each one's contract (qualified before placing; None from a
+    worker that does not say)."""
 
     perm_ids: list[int]
     statuses: list[str]
+    con_ids: list[int | None]
 
 
 def _run(op: str, log: OrderRequestLog, admit: bus.Admit, **args: Any) -> Outcome:
@@ -158,7 +161,8 @@ def order_place(
     )
     perm_ids = [int(p) for p in outcome["perm_ids"]]
     statuses = [str(s) for s in outcome.get("statuses") or [""] * len(perm_ids)]
-    return Placed(perm_ids, statuses)
+    con_ids = [int(c) if c else None for c in outcome.get("con_ids") or [None] * len(perm_ids)]
+    return Placed(perm_ids, statuses, con_ids)
 
 
 def order_modify(

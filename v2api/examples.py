@@ -35,6 +35,9 @@ from v2api.ids import account_uuid, asset_uuid, order_uuid
 from v2api.schema import ORDER_EXAMPLE
 
 ACCOUNT = "DU1234567"
+# IB's conIds of the examples' stocks (the simulator's, ibsim/universe.py, too):
+# an asset id is derived from one (v2api.ids.asset_uuid).
+CON_IDS = {"AAPL": 265598, "MSFT": 272093, "XOM": 13977}
 # IB's permIds: a limit order just placed, a market order filled, a bracket.
 LIMIT_PERM_ID = 1_857_416_231
 FILLED_PERM_ID = 1_857_416_198
@@ -138,7 +141,7 @@ def _order(perm_id: int, symbol: str, **fields: Any) -> dict[str, Any]:
         "replaced_at": None,
         "replaced_by": None,
         "replaces": None,
-        "asset_id": str(asset_uuid(symbol)),
+        "asset_id": str(asset_uuid(CON_IDS[symbol])),
         "symbol": symbol,
         "asset_class": "us_equity",
         "notional": None,
@@ -329,7 +332,7 @@ CONFIGURATION_REQUEST = _request("Suspend trading", {"suspend_trade": True})
 
 def _position(symbol: str, qty: str, avg: str, price: str, **values: str) -> dict[str, Any]:
     return {
-        "asset_id": str(asset_uuid(symbol)),
+        "asset_id": str(asset_uuid(CON_IDS[symbol])),
         "symbol": symbol,
         "exchange": "",
         "asset_class": "us_equity",
@@ -446,7 +449,7 @@ CALENDAR_INVALID = _invalid(
     "Invalid date", serializers_market.AlpacaCalendarQuery(data={"start": "2026-13-01"})
 )
 _AAPL = {
-    "id": str(asset_uuid("AAPL")),
+    "id": str(asset_uuid(CON_IDS["AAPL"])),
     "class": "us_equity",
     "exchange": "NASDAQ",
     "symbol": "AAPL",
@@ -472,4 +475,4 @@ ASSETS_INVALID = _invalid(
 
 ORDER_ID_PARAMETER = OpenApiExample("The limit order", ORDER_ID)
 SYMBOL_PARAMETER = OpenApiExample("A symbol", "AAPL")
-ASSET_ID_PARAMETER = OpenApiExample("An asset id", str(asset_uuid("AAPL")))
+ASSET_ID_PARAMETER = OpenApiExample("An asset id", str(asset_uuid(CON_IDS["AAPL"])))

@@ -94,17 +94,24 @@ EXITS = {"BUY": "SELL", "SELL": "BUY"}
 
 
 def requested_records(
-    kind: str, data: dict[str, Any], perm_ids: list[int], *, placed_at: Any
+    kind: str,
+    data: dict[str, Any],
+    perm_ids: list[int],
+    *,
+    placed_at: Any,
+    con_ids: list[int | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The orders of a request as v2api.mapping's records, in the order the
     worker sent them (the permIds' order), as requested and acknowledged by IB
     (status not known yet): the answer for orders neither the mirror nor the
-    journal has yet."""
+    journal has yet.  ``con_ids``: each order's conId, as the worker
+    qualified the stock (trading.services.Placed)."""
 
     def record(ib_type: str, action: str, **prices: Any) -> dict[str, Any]:
         return {
             "order_ref": data["order_ref"],
             "symbol": data["symbol"],
+            "sec_type": "STK",  # the worker places stocks (trading.gateway.orders)
             "action": action,
             "order_type": ib_type,
             "status": "",
@@ -150,8 +157,9 @@ def requested_records(
             records.append(record("LMT", EXITS[action], limit_price=data["take_profit"]))
         for leg in records[1:]:
             leg["parent_perm_id"] = perm_ids[0]
-    for perm_id, item in zip(perm_ids, records, strict=True):
+    for n, (perm_id, item) in enumerate(zip(perm_ids, records, strict=True)):
         item["perm_id"] = perm_id
+        item["con_id"] = con_ids[n] if con_ids else None
     return records
 
 

@@ -9,10 +9,14 @@
   and all) takes a new id, as Alpaca's replacement order does: the same
   permId with its revision (1, 2, ...) in spare bits; revision 0 is the id
   the order was placed with.
-- An asset id is ``uuid5`` of the symbol in a namespace of ours: the state
-  mirror and the journal carry no conId (nor exchange) yet, only the symbol.
-  When the mirror carries conIds, asset ids become ``uuid5`` of the conId;
-  the ids will change then (stated in v2api/README.md).
+- An asset id is ``uuid5`` of IB's conId (its decimal text) in a namespace
+  of ours: the contract's own id at IB, the same in the mirror's positions
+  and orders, the journal's rows and the contract details of
+  GET /v2/assets, and one per contract (an option has its own, not its
+  underlying's).  Until this release it was ``uuid5`` of the symbol: the
+  ids changed once (v2api/README.md).  A journal row stored before conIds
+  were kept has none: v2api.selectors gives it its symbol's stock conId
+  (``con_ids_filled``), or no asset id when none is known.
 - The account id is ``uuid5`` of IB's account id (``DU1234567``)."""
 
 from __future__ import annotations
@@ -83,8 +87,16 @@ def parse_order_id(text: str) -> int | None:
     return found[0] if found else None
 
 
-def asset_uuid(symbol: str) -> uuid.UUID:
-    return uuid.uuid5(ASSET_NAMESPACE, symbol.upper())
+def asset_uuid(con_id: int) -> uuid.UUID:
+    """The asset id of the contract IB numbers ``con_id``."""
+    if con_id <= 0:
+        raise ValueError(f"not a conId: {con_id!r}")
+    return uuid.uuid5(ASSET_NAMESPACE, str(con_id))
+
+
+def asset_id(con_id: int | None) -> str | None:
+    """An asset id as /v2 writes one; None (unknown) without a conId."""
+    return str(asset_uuid(int(con_id))) if con_id else None
 
 
 def account_uuid(account: str) -> uuid.UUID:

@@ -7,8 +7,11 @@ from (the state mirror's working orders, the journal's orders table; see
 ``record_from_mirror`` and ``record_from_journal``): ``perm_id``,
 ``order_ref``, ``symbol``, ``action``, ``order_type`` and ``status`` as IB
 spells them, ``quantity``, ``filled``, ``limit_price``, ``stop_price``,
-``avg_fill_price``, ``tif``, ``parent_perm_id``, and the times
-``placed_at``, ``updated_at``, ``finished_at`` (aware datetimes or None)."""
+``avg_fill_price``, ``tif``, ``parent_perm_id``, the times
+``placed_at``, ``updated_at``, ``finished_at`` (aware datetimes or None),
+and the contract's ``con_id`` (the asset id; None for a journal row stored
+before conIds were kept, v2api.selectors fills it in) and ``sec_type``
+("" where not known)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from journal.vocabulary import utc_z
-from v2api.ids import asset_uuid, order_uuid
+from v2api.ids import asset_id, order_uuid
 
 # IB's order status (upper-cased: the mirror shows them so, the journal as IB
 # spells them) -> Alpaca's.  Fills and parents refine it: see order_status.
@@ -211,7 +214,7 @@ def order_out(
         "replaced_at": utc_z(replaced_at) if replaced_at is not None else None,
         "replaced_by": str(order_uuid(perm_id, revision + 1)) if replaced_at is not None else None,
         "replaces": str(order_uuid(perm_id, revision - 1)) if revision else None,
-        "asset_id": str(asset_uuid(record["symbol"])),
+        "asset_id": asset_id(record.get("con_id")),
         "symbol": record["symbol"],
         "asset_class": "us_equity",
         "notional": None,
@@ -253,6 +256,8 @@ def record_from_journal(row: dict[str, Any]) -> dict[str, Any]:
         "perm_id": row["perm_id"],
         "order_ref": row["order_ref"],
         "symbol": row["symbol"],
+        "con_id": row["con_id"],
+        "sec_type": row["sec_type"],
         "action": row["action"],
         "order_type": row["order_type"],
         "status": row["status"],
@@ -295,6 +300,8 @@ def record_from_finished(data: dict[str, Any], stored: dict[str, Any] | None) ->
         "perm_id": data["perm_id"],
         "order_ref": data.get("order_ref") or "",
         "symbol": data["symbol"],
+        "con_id": data.get("con_id") or base.get("con_id"),
+        "sec_type": data.get("sec_type") or base.get("sec_type") or "",
         "action": data["action"],
         "order_type": data["order_type"],
         "status": data["status"],
@@ -320,6 +327,8 @@ JOURNAL_FIELDS = (
     "perm_id",
     "order_ref",
     "symbol",
+    "con_id",
+    "sec_type",
     "action",
     "order_type",
     "status",
@@ -360,6 +369,8 @@ def record_from_mirror(row: dict[str, Any], stored: dict[str, Any] | None) -> di
         "perm_id": row["permId"],
         "order_ref": row.get("orderRef") or "",
         "symbol": row["symbol"],
+        "con_id": row.get("conId") or base.get("con_id"),
+        "sec_type": row.get("secType") or base.get("sec_type") or "",
         "action": row["action"],
         "order_type": ib_type,
         "status": row["status"],

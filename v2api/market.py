@@ -235,12 +235,13 @@ ASSET_CLASSES = {"STK": "us_equity"}
 
 def asset(row: dict[str, Any], *, tradable: bool) -> dict[str, Any] | None:
     """A contract (trading.gateway.lookups' row) as Alpaca's asset; None for
-    what Alpaca's assets cannot name (not a US stock or ETF in USD)."""
+    what Alpaca's assets cannot name (not a US stock or ETF in USD, or no
+    conId to derive its id from)."""
     asset_class = ASSET_CLASSES.get(row.get("sec_type") or "")
-    if asset_class is None or row.get("currency") != "USD":
+    if asset_class is None or row.get("currency") != "USD" or not row.get("con_id"):
         return None
     return {
-        "id": str(asset_uuid(row["symbol"])),
+        "id": str(asset_uuid(row["con_id"])),
         "class": asset_class,
         "exchange": EXCHANGES.get(row.get("exchange") or "", ""),
         "symbol": row["symbol"],

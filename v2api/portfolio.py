@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from v2api.ids import account_uuid, asset_uuid
+from v2api.ids import account_uuid, asset_id
 from v2api.mapping import decimal_text
 
 # IB's security type -> Alpaca's asset class.  Positions of other types
@@ -110,7 +110,7 @@ def position_out(row: dict[str, Any]) -> dict[str, Any] | None:
     unrealized = row.get("unrealized_pnl")
     plpc = unrealized / abs(cost_basis) if unrealized is not None and cost_basis else None
     return {
-        "asset_id": str(asset_uuid(row["symbol"])),
+        "asset_id": asset_id(row.get("conId")),
         "symbol": row["symbol"],
         "exchange": "",
         "asset_class": asset_class,

@@ -2,7 +2,11 @@
 mirror (trading.selectors, trading.mirror: 503 while the gateway is away),
 finished orders from the journal's orders table (so order history survives
 gateway restarts and answers while the gateway is down), shaped by the pure
-mappings of v2api.mapping and v2api.portfolio."""
+mappings of v2api.mapping and v2api.portfolio.
+
+An order's asset id is derived from its contract's conId (v2api.ids), which
+every source carries except the journal's rows stored before conIds were
+kept: ``con_ids_filled`` gives those their symbol's stock conId."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from journal import selectors as journal_selectors
 from journal.models import Order
 from journal.vocabulary import FINISHED_STATUSES, WORKING_STATUSES
 from trading import mirror
@@ -67,6 +72,27 @@ def position_get(*, symbol_or_asset_id: str) -> dict[str, Any]:
 
 
 # --- orders ------------------------------------------------------------------------------
+
+
+def con_ids_filled(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records, each with a conId: one without (a journal row stored
+    before conIds were kept) takes its symbol's stock conId, from a stock
+    record of the same answer, else from the newest stock order of that
+    symbol the journal stored with one (one query, only when some record
+    has none).  Never a guess: with no conId known anywhere it keeps None
+    (the order's asset_id is null, unknown)."""
+    missing = {r["symbol"] for r in records if not r.get("con_id")}
+    if not missing:
+        return records
+    known = {
+        r["symbol"]: r["con_id"] for r in records if r.get("con_id") and r.get("sec_type") == "STK"
+    }
+    if missing - known.keys():
+        known.update(journal_selectors.stock_con_ids(symbols=missing - known.keys()))
+    for record in records:
+        if not record.get("con_id"):
+            record["con_id"] = known.get(record["symbol"])
+    return records
 
 
 def _stored(perm_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -265,7 +291,7 @@ def orders_list(
         return (record["placed_at"] or now, record["perm_id"], record["revision"])
 
     records.sort(key=position, reverse=newest_first)
-    return mapping.orders_out(records[:limit], now=now, nested=nested)
+    return mapping.orders_out(con_ids_filled(records[:limit]), now=now, nested=nested)
 
 
 def _replaced_revisions(
@@ -423,6 +449,7 @@ def order_replaceable(*, perm_id: int, revision: int) -> dict[str, Any]:
 
 def _with_legs(perm_id: int, records: dict[int, dict[str, Any]], *, nested: bool) -> dict[str, Any]:
     now = timezone.now()
+    con_ids_filled(list(records.values()))
     order_class, legs = mapping.order_classes(list(records.values())).get(perm_id, ("simple", []))
     leg_objects = None
     if nested and legs:

@@ -404,7 +404,11 @@ class AlpacaOrderLegOut(OutSerializer):
     replaced_at = _time()
     replaced_by = serializers.UUIDField(allow_null=True)
     replaces = serializers.UUIDField(allow_null=True)
-    asset_id = serializers.UUIDField()
+    asset_id = serializers.UUIDField(
+        allow_null=True,
+        help_text="Derived from IB's conId (see v2api/README.md); null for an order stored "
+        "before conIds were kept whose symbol's conId is not known",
+    )
     symbol = serializers.CharField()
     asset_class = serializers.ChoiceField(choices=["us_equity"])
     notional = _number()
@@ -438,7 +442,7 @@ class AlpacaOrderOut(AlpacaOrderLegOut):
 
 
 class AlpacaPositionOut(OutSerializer):
-    asset_id = serializers.UUIDField(help_text="Derived from the symbol (see v2api/README.md)")
+    asset_id = serializers.UUIDField(help_text="Derived from IB's conId (see v2api/README.md)")
     symbol = serializers.CharField()
     exchange = serializers.CharField(allow_blank=True, help_text="Empty: IB does not say")
     asset_class = serializers.ChoiceField(choices=["us_equity", "us_option", "crypto"])

@@ -74,7 +74,7 @@ class AlpacaCalendarDayOut(OutSerializer):
 
 
 class AlpacaAssetOut(OutSerializer):
-    id = serializers.UUIDField(help_text="Derived from the symbol (see v2api/README.md)")
+    id = serializers.UUIDField(help_text="Derived from IB's conId (see v2api/README.md)")
     exchange = serializers.ChoiceField(choices=ALPACA_EXCHANGES)
     symbol = serializers.CharField()
     name = serializers.CharField(allow_null=True, help_text="IB's longName")

@@ -100,7 +100,9 @@ def order_submit(
         raise
     # The reservation keeps no permId: the lookup by client_order_id finds the
     # order by IB's orderRef (selectors.order_get_by_client_order_id).
-    requested = ib_orders.requested_records(kind, data, placed.perm_ids, placed_at=placed_at)
+    requested = ib_orders.requested_records(
+        kind, data, placed.perm_ids, placed_at=placed_at, con_ids=placed.con_ids
+    )
     return selectors.order_placed(
         perm_ids=placed.perm_ids, requests=requested, statuses=placed.statuses
     )

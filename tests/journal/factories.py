@@ -8,6 +8,14 @@ from typing import Any, cast
 
 import factory
 
+from ibsim.universe import CONTRACTS
+
+
+def con_id(symbol: str) -> int | None:
+    """The symbol's conId as the simulator's IB numbers its stock."""
+    contract = CONTRACTS.get(symbol)
+    return contract.con_id if contract else None
+
 
 class ExecutionDataFactory(factory.DictFactory):  # type: ignore[misc]
     """``ExecutionDataFactory(symbol="MSFT", side="SELL")`` -> a fresh fill whose
@@ -20,6 +28,7 @@ class ExecutionDataFactory(factory.DictFactory):  # type: ignore[misc]
     order_ref = ""
     account = "DU1234567"
     symbol = "AAPL"
+    con_id = factory.LazyAttribute(lambda o: con_id(o.symbol))
     sec_type = "STK"
     exchange = "NASDAQ"
     currency = "USD"
@@ -50,6 +59,7 @@ def order_data(**overrides: Any) -> dict[str, Any]:
         "order_ref": "ref-1",
         "account": "DU1234567",
         "symbol": "AAPL",
+        "sec_type": "STK",
         "action": "BUY",
         "order_type": "LMT",
         "quantity": 10.0,
@@ -62,4 +72,5 @@ def order_data(**overrides: Any) -> dict[str, Any]:
         "avg_fill_price": None,
     }
     data.update(overrides)
+    data.setdefault("con_id", con_id(data["symbol"]))
     return data

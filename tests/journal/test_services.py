@@ -217,6 +217,27 @@ def test_an_order_update_without_a_status_change_keeps_the_history() -> None:
     assert len(row.status_history) == 1
 
 
+def test_orders_and_executions_keep_their_contracts_conid() -> None:
+    services.order_record(data=order_data(status="Submitted"))
+    services.execution_record(data=execution_data(symbol="MSFT"), source="trades()")
+
+    assert Order.objects.values_list("con_id", "sec_type").get() == (265598, "STK")
+    assert Execution.objects.values_list("con_id", "sec_type").get() == (272093, "STK")
+
+
+def test_an_order_stored_before_conids_takes_its_conid_from_the_next_event() -> None:
+    """Rows stored before conIds were kept have none; an event or a sync that
+    reports the order fills it in, and one that does not (None) never clears it."""
+    services.order_record(data=order_data(status="Submitted", con_id=None, sec_type=None))
+    stored = Order.objects.values_list("con_id", "sec_type").get()
+
+    services.order_record(data=order_data(status="Filled", filled=10.0))
+    services.order_record(data=order_data(status="Filled", filled=10.0, con_id=None))
+
+    assert stored == (None, "")
+    assert Order.objects.values_list("con_id", "sec_type").get() == (265598, "STK")
+
+
 # --- sync -------------------------------------------------------------------------
 
 

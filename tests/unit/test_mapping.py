@@ -73,6 +73,8 @@ def test_a_working_order_row_is_the_guides_shape_with_its_warnings() -> None:
         "outsideRth": False,
         "ocaGroup": "",
         "parentId": None,
+        "conId": 265598,
+        "secType": "STK",
     }
     assert isinstance(row["quantity"], int)
 
@@ -150,6 +152,17 @@ def test_the_journal_gets_the_execution_with_ib_s_own_time_text_and_commission()
     assert data["executed_at"] == "2025-01-15T14:30:25+00:00"
     assert data["ib_time"] == "20250115 14:30:25 UTC"
     assert (data["commission"], data["realized_pnl"]) == (1.0, None)
+    assert (data["con_id"], data["sec_type"]) == (265598, "STK")
+
+
+def test_the_journal_gets_the_orders_contract_by_its_conid() -> None:
+    order = LimitOrder("BUY", 10, 230.0, orderId=3, permId=7, clientId=0, tif="DAY")
+
+    data = mapping.order_data(trade(order, "Submitted"))
+    finished = mapping.finished_order(trade(order, "Filled"))
+
+    assert (data["symbol"], data["con_id"], data["sec_type"]) == ("AAPL", 265598, "STK")
+    assert (finished["con_id"], finished["sec_type"]) == (265598, "STK")
 
 
 def test_account_summary_takes_usd_values_and_leaves_unknown_ones_none() -> None:
@@ -179,6 +192,7 @@ def test_positions_skip_closed_ones_and_carry_market_data_where_ib_has_it() -> N
     assert rows == [
         {
             "symbol": "AAPL",
+            "conId": 265598,
             "sec_type": "STK",
             "currency": "USD",
             "qty": 10,

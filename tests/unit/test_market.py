@@ -217,7 +217,7 @@ def _row(**overrides: Any) -> dict[str, Any]:
 def test_a_contract_as_alpacas_asset() -> None:
     asset = market.asset(_row(), tradable=True)
     assert asset is not None
-    assert asset["id"] == str(ids.asset_uuid("SPY"))
+    assert asset["id"] == str(ids.asset_uuid(756733))  # SPY's conId
     assert (asset["class"], asset["exchange"], asset["status"]) == ("us_equity", "ARCA", "active")
     assert (asset["fractionable"], asset["marginable"], asset["tradable"]) == (False, True, True)
     assert asset["price_increment"] == 0.01

@@ -256,3 +256,27 @@ def test_a_trail_replaces_the_amount_the_order_trails_by(percent: float | None, 
     record = {**WORKING, "order_type": "TRAIL", "trail_percent": percent}
 
     assert ib_orders.replacement_changes(record, {"trail": 3}) == {field: 3}
+
+
+def test_an_order_just_placed_names_its_asset_by_the_conid_the_worker_qualified() -> None:
+    """POST /v2/orders' answer: the asset id from the worker's acknowledgement
+    (trading.services.Placed.con_ids), with no lookup."""
+    order = {"type": "limit", "limit_price": 200.0, "order_class": "bracket"}
+    kind, data = ib_orders.order_request(
+        {
+            **ORDER,
+            **order,
+            "take_profit": {"limit_price": 250.0},
+            "stop_loss": {"stop_price": 190.0},
+        },
+        order_ref="ref-1",
+    )
+    now = dt.datetime(2026, 1, 5, 15, 34, tzinfo=dt.UTC)
+
+    records = ib_orders.requested_records(
+        kind, data, [11, 12, 13], placed_at=now, con_ids=[265598] * 3
+    )
+    bodies = [mapping.order_out(record, now=now) for record in records]
+
+    assert [(r["con_id"], r["sec_type"]) for r in records] == [(265598, "STK")] * 3
+    assert {b["asset_id"] for b in bodies} == {"fb9e9be8-7e2e-52ee-a1cd-00523c043964"}

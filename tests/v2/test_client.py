@@ -21,7 +21,7 @@ from alpaca.trading.enums import (
     QueryOrderStatus,
     TimeInForce,
 )
-from alpaca.trading.models import AccountConfiguration, Order, Position, TradeAccount
+from alpaca.trading.models import AccountConfiguration, Asset, Order, Position, TradeAccount
 from alpaca.trading.requests import (
     CancelOrderResponse,
     GetOrdersRequest,
@@ -32,6 +32,7 @@ from alpaca.trading.requests import (
 from ib_async import IB, Stock
 from ib_async import LimitOrder as IbLimitOrder
 
+from ibsim.universe import CONTRACTS
 from tests.stack import Stack, eventually
 from v2api import ids
 
@@ -138,7 +139,12 @@ def test_a_market_order_fills_and_its_position_is_listed(api: Stack, client: Tra
         return position if float(position.qty) == before.get("MSFT", 0) + 3 else None
 
     position: Position = eventually(moved)
-    assert position.asset_id == order.asset_id == ids.asset_uuid("MSFT")
+    asset = parsed(client.get_asset("MSFT"), Asset)
+    # One asset id for the order, the position and the asset: IB's conId's.
+    assert position.asset_id == order.asset_id == asset.id
+    assert asset.id == ids.asset_uuid(CONTRACTS["MSFT"].con_id)
+    assert parsed(client.get_order_by_id(order.id), Order).asset_id == asset.id
+    assert parsed(client.get_asset(str(order.asset_id)), Asset).symbol == "MSFT"
     assert (position.side, position.current_price) == ("long", "415.1")
     assert float(position.market_value or "nan") == pytest.approx(
         float(position.qty) * 415.10, abs=0.01

@@ -15,6 +15,7 @@ import pytest
 from alpaca.trading import models as alpaca
 from drf_spectacular.generators import SchemaGenerator
 
+from ibsim.universe import CONTRACTS
 from v2api import ids, serializers
 
 # Operations without examples (none).
@@ -190,8 +191,9 @@ def test_the_examples_ids_are_the_ones_the_server_derives(schema: dict[str, Any]
     for _, operation in v2_operations(schema):
         for _, _, value in examples_of(operation):
             for item in _objects(value):
-                if "asset_id" in item:
-                    assert item["asset_id"] == str(ids.asset_uuid(item["symbol"])), item
+                if "asset_id" in item:  # from the symbol's conId, the simulator's too
+                    con_id = CONTRACTS[item["symbol"]].con_id
+                    assert item["asset_id"] == str(ids.asset_uuid(con_id)), item
                     checked += 1
                 if "order_class" in item and "asset_id" in item:  # an order: id has its permId
                     assert ids.parse_order(item["id"]) is not None, item
@@ -201,7 +203,8 @@ def test_the_examples_ids_are_the_ones_the_server_derives(schema: dict[str, Any]
                 if "account_id" in item:
                     assert item["account_id"] == account_id, item
                 if item.get("class") == "us_equity":  # an asset
-                    assert uuid.UUID(item["id"]) == ids.asset_uuid(item["symbol"]), item
+                    con_id = CONTRACTS[item["symbol"]].con_id
+                    assert uuid.UUID(item["id"]) == ids.asset_uuid(con_id), item
     assert checked >= 10
 
 

@@ -159,10 +159,17 @@ def test_a_revision_out_of_range_is_refused(revision: int) -> None:
 
 
 def test_order_and_asset_ids_are_stable_across_releases() -> None:
-    """Pinned: a client stores these ids; a change of derivation would orphan them."""
+    """Pinned: a client stores these ids; a change of derivation would orphan them.
+    An asset id is derived from IB's conId (AAPL's: 265598), no longer from the symbol."""
     assert str(ids.order_uuid(1788680597)) == "e24fc749-8e41-8000-8000-00006a9d1995"
-    assert str(ids.asset_uuid("aapl")) == str(ids.asset_uuid("AAPL"))
-    assert str(ids.asset_uuid("AAPL")) == str(uuid.uuid5(ids.ASSET_NAMESPACE, "AAPL"))
+    assert str(ids.asset_uuid(265598)) == "fb9e9be8-7e2e-52ee-a1cd-00523c043964"
+    assert ids.asset_id(265598) == "fb9e9be8-7e2e-52ee-a1cd-00523c043964"
+
+
+def test_without_a_conid_an_asset_id_is_unknown_not_derived_from_something_else() -> None:
+    assert ids.asset_id(None) is None
+    with pytest.raises(ValueError, match="not a conId"):
+        ids.asset_uuid(0)
 
 
 @pytest.mark.parametrize(
@@ -194,6 +201,8 @@ JOURNAL_ROW = {
     "perm_id": 1788680597,
     "order_ref": "my-order-1",
     "symbol": "AAPL",
+    "con_id": 265598,
+    "sec_type": "STK",
     "action": "BUY",
     "order_type": "LMT",
     "status": "Filled",
@@ -218,6 +227,7 @@ def test_a_filled_order_of_the_journal_in_alpacas_shape() -> None:
     order = Order(**body)
 
     assert order.id == ids.order_uuid(1788680597)
+    assert order.asset_id == ids.asset_uuid(265598)
     assert (order.client_order_id, order.symbol, order.side, order.type) == (
         "my-order-1",
         "AAPL",
@@ -247,6 +257,8 @@ def test_a_working_order_of_the_mirror_over_its_journal_row() -> None:
         "orderRef": "",
         "parentPermId": None,
         "warnings": [],
+        "conId": 76792991,
+        "secType": "STK",
     }
 
     alone = Order(**mapping.order_out(mapping.record_from_mirror(mirror_row, None), now=NOW))
@@ -262,6 +274,19 @@ def test_a_working_order_of_the_mirror_over_its_journal_row() -> None:
     assert (alone.created_at, alone.client_order_id) == (NOW, "")
     assert over.status == "accepted"  # the mirror's word on the status
     assert over.created_at == NOW  # the journal's on the time
+    assert alone.asset_id == over.asset_id == ids.asset_uuid(76792991)
+
+
+def test_an_order_stored_before_conids_has_no_asset_id_of_its_own() -> None:
+    """A journal row without a conId: v2api.selectors.con_ids_filled gives it
+    its symbol's; the mapping alone never makes one up."""
+    record = mapping.record_from_journal({**JOURNAL_ROW, "con_id": None, "sec_type": ""})
+    order = Order(**mapping.order_out(record, now=NOW))
+
+    assert order.asset_id is None
+    assert Order(**mapping.order_out({**record, "con_id": 265598}, now=NOW)).asset_id == (
+        ids.asset_uuid(265598)
+    )
 
 
 ACCOUNT = {
@@ -277,6 +302,7 @@ ACCOUNT = {
 }
 POSITION = {
     "symbol": "AAPL",
+    "conId": 265598,
     "sec_type": "STK",
     "currency": "USD",
     "qty": 10,
@@ -286,7 +312,14 @@ POSITION = {
     "unrealized_pnl": 59.2,
     "realized_pnl": 0.0,
 }
-SHORT = {**POSITION, "symbol": "TSLA", "qty": -5, "avg_cost": 250.0, "market_value": -1200.5}
+SHORT = {
+    **POSITION,
+    "symbol": "TSLA",
+    "conId": 76792991,
+    "qty": -5,
+    "avg_cost": 250.0,
+    "market_value": -1200.5,
+}
 FUTURE = {**POSITION, "symbol": "ES", "sec_type": "FUT"}
 
 
@@ -333,7 +366,8 @@ def test_positions_in_alpacas_shape_long_and_short() -> None:
     long = Position(**portfolio.position_out(POSITION))  # type: ignore[arg-type]
     short = Position(**portfolio.position_out(SHORT))  # type: ignore[arg-type]
 
-    assert long.asset_id == ids.asset_uuid("AAPL")
+    assert long.asset_id == ids.asset_uuid(265598)
+    assert short.asset_id == ids.asset_uuid(76792991)
     assert (long.qty, long.side, long.avg_entry_price, long.cost_basis) == (
         "10",
         "long",

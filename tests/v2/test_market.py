@@ -196,7 +196,7 @@ def test_a_calendar_date_that_is_not_a_date_is_422(api: Stack) -> None:
 
 def test_an_asset_by_symbol_from_ibs_contract_details(client: TradingClient) -> None:
     asset = parsed(client.get_asset("aapl"), Asset)
-    assert asset.id == ids.asset_uuid("AAPL")
+    assert asset.id == ids.asset_uuid(265598)  # AAPL's conId at IB (and the simulator's)
     assert (asset.symbol, asset.name) == ("AAPL", "APPLE INC")
     assert asset.exchange == AssetExchange.NASDAQ
     assert asset.asset_class == AssetClass.US_EQUITY

@@ -17,6 +17,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.models import ClosePositionResponse, Order, Position
 from alpaca.trading.requests import ClosePositionRequest
 
+from ibsim.universe import CONTRACTS
 from tests.stack import Stack, eventually
 from tests.v2.conftest import Key
 from tests.v2.test_http import alpaca_error
@@ -75,7 +76,9 @@ def test_closing_a_percentage_takes_that_share_of_the_position_by_asset_id(
 ) -> None:
     hold(api, client, LONG, 6)
 
-    order = client.close_position(str(ids.asset_uuid(LONG)), ClosePositionRequest(percentage="50"))
+    asset_id = ids.asset_uuid(CONTRACTS[LONG].con_id)
+
+    order = client.close_position(str(asset_id), ClosePositionRequest(percentage="50"))
 
     assert isinstance(order, Order)
     assert (order.side, order.qty) == ("sell", "3")

@@ -87,6 +87,7 @@ def execution_data(fill: Fill, *, ib_time: str, pnl_unset: bool) -> dict[str, An
         "order_ref": ex.orderRef or "",
         "account": ex.acctNumber,
         "symbol": contract.symbol,
+        "con_id": contract.conId or None,
         "sec_type": contract.secType or "STK",
         "exchange": ex.exchange,
         "currency": contract.currency or "USD",
@@ -115,6 +116,8 @@ def order_data(trade: Trade, *, expired: bool = False) -> dict[str, Any]:
         "order_ref": order.orderRef or "",
         "account": order.account,
         "symbol": trade.contract.symbol,
+        "con_id": trade.contract.conId or None,
+        "sec_type": trade.contract.secType,
         "action": order.action,
         "order_type": order.orderType,
         "quantity": float(order.totalQuantity),
@@ -174,6 +177,8 @@ def order_row(trade: Trade, warnings: list[dict[str, Any]]) -> dict[str, Any]:
         "outsideRth": bool(order.outsideRth),
         "ocaGroup": order.ocaGroup or "",
         "parentId": order.parentId or None,  # IB reports a working child's parent by its id
+        "conId": trade.contract.conId or None,  # /v2's asset id
+        "secType": trade.contract.secType,
     }
 
 
@@ -208,6 +213,7 @@ def position_rows(
         rows.append(
             {
                 "symbol": pos.contract.symbol,
+                "conId": pos.contract.conId or None,  # /v2's asset id; GET /positions shows none
                 "sec_type": pos.contract.secType,
                 "currency": pos.contract.currency,
                 "qty": number(pos.position),

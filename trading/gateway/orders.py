@@ -218,6 +218,8 @@ class OrderDesk:
                 if remaining <= 0 or not unsent:
                     return Outcome.done(
                         perm_ids=[t.order.permId for t in trades],
+                        # the qualified contract's: /v2's asset id, with no lookup
+                        con_ids=[t.contract.conId or None for t in trades],
                         order_ids=ids,
                         statuses=[mapping.order_status(t) for t in trades],
                         warnings=[w for t in trades for w in self.session.warnings(t)],

@@ -47,6 +47,8 @@ from trading.wire import SECTIONS, Outcome
 log = logging.getLogger("trading.gateway")
 T = TypeVar("T")
 
+PUBLISH_RETRY_S = 0.5  # seconds between tries of a snapshot that could not be taken yet
+
 
 class GatewayRuntime:
     def __init__(self) -> None:
@@ -231,15 +233,31 @@ class GatewayRuntime:
             self.changed.set()
 
     async def _publish_loop(self) -> None:
-        """Changed sections to the publisher thread, a burst of events at once."""
+        """Changed sections to the publisher thread, a burst of events at once.
+        While the connection is being made the sections stay due: the
+        connect callback marks every section changed before it is done, and
+        a section dropped then (it was: the account's) stayed unpublished
+        until IB next reported it, /account answering 503 meanwhile.  A
+        snapshot that fails is logged and taken again, never the loop's end."""
         while True:
             await self.changed.wait()
             await asyncio.sleep(0.02)
+            if not self.connection.connected:
+                await asyncio.sleep(PUBLISH_RETRY_S)  # still due: ``changed`` stays set
+                continue
             self.changed.clear()
             sections, self.dirty = self.dirty, set()
-            if self.connection.connected:
-                account = self.connection.account
-                self.publisher.offer(self.session.snapshot(self.ib, account, sections))
+            try:
+                snapshot = self.session.snapshot(self.ib, self.connection.account, sections)
+            except Exception:
+                log.exception(
+                    "could not take the gateway's state (%s)", ", ".join(sorted(sections))
+                )
+                self.dirty.update(sections)
+                await asyncio.sleep(PUBLISH_RETRY_S)
+                self.changed.set()
+                continue
+            self.publisher.offer(snapshot)
 
     # --- requests ----------------------------------------------------------------------
 

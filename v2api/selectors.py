@@ -11,7 +11,6 @@ kept: ``con_ids_filled`` gives those their symbol's stock conId."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -28,7 +27,7 @@ from trading import selectors as trading_selectors
 from trading.exceptions import GatewayUnavailable
 from trading.models import TradingControl
 from trading.wire import MIRROR_PREFIX
-from v2api import mapping, market, portfolio
+from v2api import mapping, portfolio, selectors_market
 from v2api.exceptions import OrderNotReplaceable, OrderUnknown, PositionNotFound
 from v2api.ids import order_uuid, parse_order
 from v2api.models import ClientOrderId, OrderReplacement
@@ -195,11 +194,11 @@ def _days_done(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     working = [r for r in records if mapping.is_working(r["status"])]
     if not working:
         return records
-    section, _ = mirror.read_optional("market")
-    if not isinstance(section, dict) or section.get("offset") is None:
+    known = selectors_market.gateway_now()
+    if known is None:
         return records
-    now = dt.datetime.fromtimestamp(time.time() + float(section["offset"]), dt.UTC)
-    closed = market.Calendar(section.get("hours")).closed_since(now) is not None
+    now, calendar = known
+    closed = calendar.closed_since(now) is not None
     for record in working:
         record["day_done"] = mapping.done_for_day(record, market_closed=closed)
     return records

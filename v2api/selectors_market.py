@@ -32,13 +32,21 @@ def _market_section() -> dict[str, Any] | None:
     return section if isinstance(section, dict) else None
 
 
-def clock_get() -> dict[str, Any]:
-    """The market clock on the gateway's time: 503 while it is unknown."""
+def gateway_now() -> tuple[dt.datetime, market.Calendar] | None:
+    """The gateway's time and trading hours, or None while they are unknown."""
     section = _market_section()
     if section is None or section.get("offset") is None:
-        raise GatewayUnavailable()
+        return None
     now = dt.datetime.fromtimestamp(time.time() + float(section["offset"]), dt.UTC)
-    return market.clock(now, market.Calendar(section.get("hours")))
+    return now, market.Calendar(section.get("hours"))
+
+
+def clock_get() -> dict[str, Any]:
+    """The market clock on the gateway's time: 503 while it is unknown."""
+    known = gateway_now()
+    if known is None:
+        raise GatewayUnavailable()
+    return market.clock(*known)
 
 
 def calendar_list(
